@@ -1,0 +1,3 @@
+"""dvcops kernel: the province catalogue, settings, state directory, lab and CLI shared by every part."""
+
+__version__ = "0.1.0"

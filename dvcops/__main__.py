@@ -1,0 +1,3 @@
+from dvcops.cli import main
+
+main()
