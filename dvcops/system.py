@@ -1,0 +1,42 @@
+"""Programs from Debian packages that parts run for real (nmap, nginx, postgres, prometheus, chromium...)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from dvcops.errors import MissingPackageError
+
+PACKAGES = {
+    "nmap": "nmap",
+    "nginx": "nginx-light",
+    "prometheus": "prometheus",
+    "promtool": "prometheus",
+    "prometheus-blackbox-exporter": "prometheus-blackbox-exporter",
+    "chromium": "chromium",
+    "chromedriver": "chromium-driver",
+    "debootstrap": "debootstrap",
+    "openssl": "openssl",
+    "initdb": "postgresql",
+    "pg_ctl": "postgresql",
+    "postgres": "postgresql",
+}
+_EXTRA_DIRS = ["/usr/sbin", "/sbin"]
+
+
+def find_program(name: str) -> Path | None:
+    """Where a program is, also looking in PostgreSQL's versioned bin folder and sbin."""
+    found = shutil.which(name) or next((str(Path(d) / name) for d in _EXTRA_DIRS if (Path(d) / name).exists()), None)
+    if found is None:
+        for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+            if (d / name).exists():
+                return d / name
+    return Path(found) if found else None
+
+
+def require_program(name: str) -> Path:
+    """The program's path, or a MissingPackageError naming the Debian package to install."""
+    path = find_program(name)
+    if path is None:
+        raise MissingPackageError(name, PACKAGES.get(name, name))
+    return path
