@@ -28,7 +28,10 @@ class DemoContext:
     console: Console
     outputs: dict[str, str] = field(default_factory=dict)
     """What each step produced: label -> path or short value, printed at the end."""
-    failures: list[str] = field(default_factory=list)
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+    """Run at the end of the demo, last added first (e.g. stop a server a step started for later steps)."""
+    shared: dict[str, object] = field(default_factory=dict)
+    """Values a step leaves for later steps, e.g. shared["survey_url"]."""
 
 
 STEPS: list[tuple[str, str]] = [
@@ -56,6 +59,8 @@ def run_demo(state: StateDir, console: Console, keep_lab: bool = False, prefix: 
             console.rule(title)
             _resolve(ref)(ctx)
     finally:
+        for cleanup in reversed(ctx.cleanups):
+            cleanup()
         if not keep_lab:
             lab.down()
             console.print("lab stopped")
