@@ -25,12 +25,13 @@ _EXTRA_DIRS = ["/usr/sbin", "/sbin"]
 
 
 def find_program(name: str) -> Path | None:
-    """Where a program is, also looking in PostgreSQL's versioned bin folder and sbin."""
-    found = shutil.which(name) or next((str(Path(d) / name) for d in _EXTRA_DIRS if (Path(d) / name).exists()), None)
-    if found is None:
+    """Where a program is. PostgreSQL's server programs come from Debian's versioned folder first
+    (the newest version), so a stray build elsewhere on PATH is not picked up by accident."""
+    if PACKAGES.get(name) == "postgresql":
         for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
             if (d / name).exists():
                 return d / name
+    found = shutil.which(name) or next((str(Path(d) / name) for d in _EXTRA_DIRS if (Path(d) / name).exists()), None)
     return Path(found) if found else None
 
 
