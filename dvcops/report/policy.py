@@ -1,0 +1,50 @@
+"""The report's thresholds and legal references, chosen by date from versioned data (policy.yml)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+POLICY_FILE = Path(__file__).with_name("policy.yml")
+
+
+class LegalRef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    ref: str
+    topic: str
+
+
+class Thresholds(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    drill_every_months: int
+    check_every_months: int
+    incident_report_days: int
+    cert_warning_days: int
+    uptime_amber_budget_multiple: float
+    satisfaction_green: float
+    satisfaction_amber: float
+    online_rate_amber_gap: float
+    roadmap_amber_ratio: float
+
+
+class PolicyVersion(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    version: str
+    effective: date
+    legal: list[LegalRef]
+    thresholds: Thresholds
+    deadlines: dict[str, str]
+
+
+def policy_for(day: date, path: Path = POLICY_FILE) -> PolicyVersion:
+    """The newest policy version in effect on `day` (the oldest one if `day` precedes them all)."""
+    versions = sorted((PolicyVersion.model_validate(v) for v in yaml.safe_load(path.read_text("utf-8"))["versions"]),
+                      key=lambda v: v.effective)
+    current = versions[0]
+    for v in versions:
+        if v.effective <= day:
+            current = v
+    return current
