@@ -19,6 +19,7 @@ PLACEHOLDERS = {
     "STATUS": "HTTP status code",
     "RESPONSE_TIME": "total response time in milliseconds",
     "BODY": "response body (or a JSON path into it: [BODY].data.id)",
+    "HEADER": "a response header by lower-case name: [HEADER].content-type",
     "CONNECTED": "true when a connection was established",
     "CERTIFICATE_EXPIRATION": "time left before the earliest certificate expires (e.g. 720h)",
     "IP": "the address that answered",

@@ -1,0 +1,256 @@
+"""`dvcops probe once|serve|rules|uptime`: a thin layer over probes/ (engine, exporter, history, rules)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.table import Table
+
+from dvcops.catalog import Catalog
+from dvcops.cli.common import CatalogOpt, JsonOpt, StateOpt, catalog_from, console, state_dir
+from dvcops.periods import Period
+from probes.engine import Prober
+from probes.errors import ProbeError
+from probes.exporter import Exporter
+from probes.history import History, UptimeReport
+from probes.metrics import ProbeMetrics
+from probes.models import ProbeResult
+from probes.rules import rules_yaml
+from probes.settings import get_probe_settings
+from probes.targets import targets_from
+
+if TYPE_CHECKING:
+    from dvcops.demo import DemoContext
+
+app = typer.Typer(help="Probe the catalogue's endpoints: one cycle, an exporter, uptime per period, alert rules.",
+                  no_args_is_help=True)
+
+CanaryOpt = Annotated[str | None, typer.Option(
+    help="Connectivity canary URL (tcp://, http(s)://, tls://, dns://); while it fails results are 'unknown'")]
+ResolverOpt = Annotated[str | None, typer.Option(
+    help="DNS resolver ADDRESS[:PORT] for endpoints that name none (default: the system's)")]
+ConcurrencyOpt = Annotated[int | None, typer.Option(help="Probes in flight at once (default 256)")]
+RecordOpt = Annotated[bool, typer.Option("--record/--no-record", help="Write results to the history file")]
+
+
+TEXT = {
+    "vi": {"results": "Kết quả thăm dò", "service": "Dịch vụ", "endpoint": "Điểm cuối", "state": "Trạng thái",
+           "reason": "Lý do", "cert": "Chứng chỉ (ngày)", "by_service": "Theo dịch vụ", "agency": "Cơ quan",
+           "met": "Đạt SLO", "attempts": "Lượt", "downtime": "Gián đoạn (phút)", "incidents": "Sự cố",
+           "by_agency": "Theo cơ quan", "services_met": "DV đạt SLO", "source": "nguồn", "yes": "đạt",
+           "no": "không", "ongoing": "đang diễn ra", "incident": "sự cố", "certificate": "chứng chỉ",
+           "expires": "hết hạn", "days": "ngày"},
+    "en": {"results": "Probe results", "service": "Service", "endpoint": "Endpoint", "state": "State",
+           "reason": "Reason", "cert": "Cert (days)", "by_service": "By service", "agency": "Agency",
+           "met": "Meets SLO", "attempts": "Attempts", "downtime": "Downtime (min)", "incidents": "Incidents",
+           "by_agency": "By agency", "services_met": "Services meeting SLO", "source": "source", "yes": "yes",
+           "no": "no", "ongoing": "ongoing", "incident": "incident", "certificate": "certificate",
+           "expires": "expires", "days": "days"},
+}
+LangOpt = Annotated[str, typer.Option("--lang", help="vi (Vietnamese, default) or en")]
+
+
+def _text(lang: str) -> dict[str, str]:
+    if lang not in TEXT:
+        raise ProbeError(f"--lang {lang!r}: expected vi or en")
+    return TEXT[lang]
+
+
+def _pct(x: float | None, lang: str, digits: int = 3) -> str:
+    if x is None:
+        return "—"
+    text = f"{x * 100:.{digits}f}%"
+    return text.replace(".", ",") if lang == "vi" else text
+
+
+def _ms(x: float | None) -> str:
+    return "—" if x is None else f"{x * 1000:.0f}"
+
+
+def print_results(results: list[ProbeResult], lang: str = "vi") -> None:
+    t = _text(lang)
+    table = Table(title=t["results"], title_justify="left")
+    table.add_column(t["service"], overflow="fold")
+    table.add_column(t["endpoint"], overflow="fold")
+    table.add_column(t["state"])
+    table.add_column("HTTP", justify="right")
+    table.add_column("ms", justify="right")
+    table.add_column(t["reason"])
+    table.add_column(t["cert"], justify="right")
+    now = datetime.now(UTC)
+    for r in results:
+        colour = {"up": "green", "down": "red", "unknown": "yellow", "maintenance": "blue"}[r.state]
+        days = f"{(r.cert_expiry - now).total_seconds() / 86400:.1f}" if r.cert_expiry else ""
+        table.add_row(r.service, r.endpoint, f"[{colour}]{r.state}[/]", str(r.status_code or ""),
+                      _ms(r.duration_seconds), r.failure_reason or "", days)
+    console.print(table)
+    for r in results:
+        if r.error:
+            console.print(f"  ✗ {r.service} {r.endpoint}: {r.failure_reason}: {r.error}", soft_wrap=True)
+
+
+def print_report(rep: UptimeReport, lang: str = "vi") -> None:
+    t = _text(lang)
+    console.print(f"[bold]Uptime {rep.period}[/] ({rep.start:%Y-%m-%d %H:%M} → {rep.end:%Y-%m-%d %H:%M}, "
+                  f"{t['source']}: {rep.source})")
+    table = Table(title=t["by_service"], title_justify="left")
+    table.add_column(t["service"], overflow="fold")
+    for col in (t["agency"], "Uptime", "SLO", t["met"], t["attempts"], t["downtime"], t["incidents"], "p95 ms"):
+        table.add_column(col, justify="left" if col == t["agency"] else "right")
+    for r in rep.services:
+        met = "—" if r.meets_slo is None else (f"[green]{t['yes']}[/]" if r.meets_slo else f"[red]{t['no']}[/]")
+        table.add_row(r.id, r.agency or "", _pct(r.uptime, lang), _pct(r.slo, lang, 1), met, str(r.attempts),
+                      f"{r.downtime_minutes:.1f}", str(r.incidents), _ms(r.p95_latency_seconds))
+    console.print(table)
+    table = Table(title=t["by_agency"], title_justify="left")
+    table.add_column(t["agency"], overflow="fold")
+    for col in ("Uptime", t["services_met"], t["downtime"], t["incidents"]):
+        table.add_column(col, justify="right")
+    for r in [*rep.agencies, rep.province]:
+        table.add_row(r.name or r.id, _pct(r.uptime, lang), f"{r.services_meeting_slo}/{r.services}",
+                      f"{r.downtime_minutes:.1f}", str(r.incidents))
+    console.print(table)
+    for inc in rep.incidents:
+        end = t["ongoing"] if inc.ongoing or inc.end is None else f"{inc.end:%Y-%m-%d %H:%M:%S}"
+        console.print(f"  {t['incident']}: {inc.service} {inc.start:%Y-%m-%d %H:%M:%S} → {end} "
+                      f"({inc.duration_minutes:.1f} min, {inc.reason or '?'})", soft_wrap=True)
+    for c in rep.certificates:
+        console.print(f"  {t['certificate']}: {c.endpoint} {t['expires']} {c.expires_at:%Y-%m-%d} "
+                      f"({c.days_left:.1f} {t['days']})", soft_wrap=True)
+
+
+@app.command()
+def once(catalog: CatalogOpt, as_json: JsonOpt = False, state: StateOpt = None, record: RecordOpt = True,
+         canary: CanaryOpt = None, resolver: ResolverOpt = None, concurrency: ConcurrencyOpt = None,
+         lang: LangOpt = "vi") -> None:
+    """Probe every endpoint once and print a table (or JSON). Exit 0 all up, 1 any down or unknown, 2 bad input."""
+    _text(lang)
+    cat = catalog_from(catalog)
+    settings = get_probe_settings(canary=canary, resolver=resolver, concurrency=concurrency)
+    results = asyncio.run(Prober(targets_from(cat), settings).cycle())
+    if record:
+        with History.in_state(state_dir(state), cat.province.timezone, raw_days=settings.raw_days,
+                              hourly_days=settings.hourly_days) as history:
+            history.record(results)
+    if as_json:
+        print(json.dumps([r.summary() for r in results], ensure_ascii=False, indent=2))
+    else:
+        print_results(results, lang)
+    raise typer.Exit(0 if all(r.state in ("up", "maintenance") for r in results) else 1)
+
+
+@app.command()
+def serve(catalog: CatalogOpt,
+          listen: Annotated[str, typer.Option(help="Address:port for /metrics")] = "127.0.0.1:9115",
+          state: StateOpt = None, record: RecordOpt = True, canary: CanaryOpt = None, resolver: ResolverOpt = None,
+          concurrency: ConcurrencyOpt = None,
+          duration: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None) -> None:
+    """Probe on each endpoint's interval, serve /metrics (blackbox names), record history; SIGHUP reloads."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s dvcops-probe %(levelname)s %(message)s")
+    cat = catalog_from(catalog)
+    settings = get_probe_settings(canary=canary, resolver=resolver, concurrency=concurrency)
+    history = History.in_state(state_dir(state), cat.province.timezone, raw_days=settings.raw_days,
+                               hourly_days=settings.hourly_days) if record else None
+
+    async def main() -> None:
+        await Exporter(catalog, settings, history).serve(listen, duration)
+
+    try:
+        asyncio.run(main())
+    finally:
+        if history is not None:
+            history.close()
+
+
+@app.command()
+def rules(catalog: CatalogOpt,
+          out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout")] = None) -> None:
+    """Prometheus recording rules and burn-rate alerts per service SLO, plus certificate-expiry alerts."""
+    text = rules_yaml(catalog_from(catalog))
+    if out is None:
+        print(text, end="")
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote {out}")
+
+
+def _period(cat: Catalog, period: str | None, start: str | None, end: str | None) -> Period:
+    tz = cat.province.timezone
+    if period and (start or end):
+        raise ProbeError("give either --period or --from/--to, not both")
+    if period:
+        return Period.parse(period, tz)
+    if start or end:
+        if not (start and end):
+            raise ProbeError("--from and --to go together, e.g. --from 2025-06-01 --to 2025-06-15")
+        return Period.between(start, end, tz)
+    raise ProbeError("say which period: --period 2025-Q2 (or 2025, 2025-06, 2025-H1) or --from/--to")
+
+
+@app.command()
+def uptime(catalog: CatalogOpt,
+           period: Annotated[str | None, typer.Option(help="2025, 2025-06, 2025-Q2 or 2025-H1")] = None,
+           start: Annotated[str | None, typer.Option("--from", help="Start date/time (ISO)")] = None,
+           end: Annotated[str | None, typer.Option("--to", help="End date/time (ISO, exclusive)")] = None,
+           source: Annotated[str, typer.Option(help="sqlite (the state dir) or prometheus")] = "sqlite",
+           url: Annotated[str | None, typer.Option(help="Prometheus URL for --source prometheus")] = None,
+           cert_days: Annotated[float, typer.Option(help="List certificates expiring within this many days")] = 30,
+           as_json: JsonOpt = False, state: StateOpt = None, lang: LangOpt = "vi") -> None:
+    """Uptime vs SLO per service and agency for a period. Exit 0 all met, 1 any service below its SLO."""
+    _text(lang)
+    cat = catalog_from(catalog)
+    p = _period(cat, period, start, end)
+    if source == "prometheus":
+        if not url:
+            raise ProbeError("--source prometheus needs --url, e.g. --url http://127.0.0.1:9090")
+        history = History.from_prometheus(url, cat.province.timezone)
+    elif source == "sqlite":
+        history = History.in_state(state_dir(state), cat.province.timezone)
+    else:
+        raise ProbeError(f"--source {source!r}: expected sqlite or prometheus")
+    with history:
+        rep = history.report(p, cat, cert_days=cert_days)
+    if as_json:
+        print(rep.model_dump_json(indent=2))
+    else:
+        print_report(rep, lang)
+    raise typer.Exit(1 if any(r.meets_slo is False for r in rep.services) else 0)
+
+
+def demo_step(ctx: DemoContext) -> None:
+    """Demo: three probe cycles over the lab ~12 s apart, history in the state dir, today's uptime table."""
+    cat = ctx.catalog
+    settings = get_probe_settings()
+    prober = Prober(targets_from(cat), settings)
+    metrics = ProbeMetrics(prober.targets)
+    folder = ctx.state.folder("probes")
+    with History.in_state(ctx.state, cat.province.timezone) as history:
+        results: list[ProbeResult] = []
+        for n in range(3):
+            if n:
+                asyncio.run(asyncio.sleep(12))
+            results = asyncio.run(prober.cycle())
+            history.record(results)
+            for target, result in zip(prober.targets, results, strict=True):
+                metrics.observe(result, target)
+            down = [r.service for r in results if r.state != "up"]
+            ctx.console.print(f"cycle {n + 1}: {len(results)} endpoints, {len(results) - len(down)} up"
+                              + (f"; not up: {', '.join(sorted(set(down)))}" if down else ""))
+        print_results(results)
+        today = datetime.now(ZoneInfo(cat.province.timezone)).date()
+        rep = history.report(Period.between(today, today + timedelta(days=1), cat.province.timezone), cat)
+        print_report(rep)
+    (folder / "last-cycle.json").write_text(json.dumps([r.summary() for r in results], ensure_ascii=False, indent=2),
+                                            encoding="utf-8")
+    (folder / "metrics.prom").write_bytes(metrics.exposition())
+    (folder / "rules.yml").write_text(rules_yaml(cat), encoding="utf-8")
+    ctx.outputs["Probe history (SQLite)"] = str(ctx.state.path("probes", "history.sqlite"))
+    ctx.outputs["Probe results, metrics, rules"] = str(folder)
+    ctx.shared["probe_history"] = str(ctx.state.path("probes", "history.sqlite"))

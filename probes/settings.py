@@ -1,0 +1,63 @@
+"""Prober settings from the environment (prefix DVCOPS_PROBE_); CLI options override them."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from probes.errors import ProbeError
+
+
+class ProbeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DVCOPS_PROBE_", extra="ignore")
+
+    concurrency: int = Field(256, ge=1, le=10_000)
+    """Probes in flight at once. Bounded so a big catalogue never exhausts sockets (DVCOPS_PROBE_CONCURRENCY)."""
+    canary: str | None = None
+    """Connectivity canary URL (e.g. tcp://10.0.0.1:53). While it fails, results are `unknown`, not charged."""
+    canary_interval: float = Field(10.0, gt=0)
+    """Seconds between canary checks in `serve`."""
+    resolver: str | None = None
+    """DNS resolver `address[:port]` for endpoints that name none; unset means the system resolver."""
+    max_body_bytes: int = Field(1024 * 1024, ge=0)
+    """How much of a response body is read for [BODY] conditions; the rest is not downloaded."""
+    max_redirects: int = Field(10, ge=0)
+    raw_days: int = Field(14, ge=0)
+    """Days raw results are kept (hourly and daily roll-ups are kept far longer)."""
+    hourly_days: int = Field(400, ge=31)
+    """Days hourly roll-ups are kept: 400 covers 13 months for year-on-year comparisons."""
+    jitter: float = Field(1.0, ge=0, le=1)
+    """Fraction of each endpoint's interval its first probe is spread over in `serve` (no thundering herd)."""
+
+
+    @field_validator("resolver")
+    @classmethod
+    def _resolver(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        host, port = (v.rsplit(":", 1) + [""])[:2] if v.count(":") == 1 else (v.strip("[]"), "")
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ValueError(f"{v!r}: expected a resolver address like 127.0.10.53 or 127.0.10.53:5353") from None
+        if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+            raise ValueError(f"{v!r}: the resolver port must be 1-65535")
+        return v
+
+
+def get_probe_settings(**overrides: object) -> ProbeSettings:
+    """Settings from the environment (DVCOPS_PROBE_*) with explicit CLI values on top (None = not given).
+
+    Bad values become a ProbeError naming the option and what is expected."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return ProbeSettings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_url=False):
+            name = str(err["loc"][0]) if err["loc"] else "?"
+            source = f"--{name.replace('_', '-')}" if name in values else f"DVCOPS_PROBE_{name.upper()}"
+            lines.append(f"{source}: {err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})")
+        raise ProbeError(*lines) from None
