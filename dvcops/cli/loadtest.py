@@ -1,0 +1,157 @@
+"""`dvcops loadtest run|show|profiles|thresholds`: thin over loadtests.runner (Locust runs in a subprocess)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from dvcops.cli.common import CatalogOpt, JsonOpt, StateOpt, console, state_dir
+from dvcops.durations import format_duration, parse_duration
+from loadtests.errors import LoadTestError
+from loadtests.profiles import load_profile
+from loadtests.profiles import shipped as shipped_profiles
+from loadtests.runner import RunOptions, RunResult, run
+from loadtests.thresholds import load_thresholds
+from loadtests.verdict import VERDICT_FILE, Verdict, summary_lines
+
+if TYPE_CHECKING:
+    from dvcops.demo import DemoContext
+
+app = typer.Typer(help="Load tests: Locust users, k6-style thresholds, a pass/fail verdict (exit 0/1/2).",
+                  no_args_is_help=True)
+
+
+def _print_verdict(v: Verdict, run_dir: Path) -> None:
+    lines = summary_lines(v)
+    style = {"pass": "bold green", "fail": "bold red"}.get(v.verdict, "bold yellow")
+    console.print(lines[0], style=style, markup=False, highlight=False)
+    for line in lines[1:]:
+        console.print(line, markup=False, highlight=False)
+    for e in v.errors[:3]:
+        console.print(f"  error: {e}", markup=False, highlight=False)
+    if v.workers:
+        shares = ", ".join(f"{w.requests}" for w in v.workers)
+        console.print(f"Workers: {len(v.workers)} ({shares} requests)", markup=False)
+    console.print(f"Run directory: {run_dir} ({VERDICT_FILE}, report.html, locust_stats.csv)", markup=False,
+                  highlight=False)
+
+
+@app.command("run")
+def run_cmd(
+    catalog: CatalogOpt,
+    profile: Annotated[str, typer.Option("--profile", "-p", help="smoke|normal|peak|soak|spike or a YAML file")]
+    = "smoke",
+    thresholds: Annotated[str | None, typer.Option(help="default|peak or a thresholds YAML file (k6 syntax)")] = None,
+    host: Annotated[str | None, typer.Option("--host", "-H", help="Portal URL (must be in the catalogue's scope)")]
+    = None,
+    service: Annotated[list[str] | None, typer.Option(help="E-service id to submit dossiers to (repeatable; "
+                                                            "default: every level 3/4 service)")] = None,
+    survey: Annotated[str | None, typer.Option(help="Survey API base URL for the rating user (in scope)")] = None,
+    workers: Annotated[int, typer.Option(help="Local worker processes (a master and N workers)")] = 0,
+    master: Annotated[bool, typer.Option("--master", help="Be the master for workers on other machines")] = False,
+    worker: Annotated[bool, typer.Option("--worker", help="Be a worker of a master elsewhere")] = False,
+    master_host: Annotated[str, typer.Option(help="--worker: the master's address")] = "127.0.0.1",
+    master_port: Annotated[int | None, typer.Option(help="Master port (default 5557; a free one for --workers)")]
+    = None,
+    master_bind_host: Annotated[str, typer.Option(help="Address the master listens on")] = "127.0.0.1",
+    expect_workers: Annotated[int, typer.Option(help="--master: workers to wait for")] = 1,
+    expect_workers_wait: Annotated[str, typer.Option(help="How long to wait for workers, e.g. 60s")] = "60s",
+    out: Annotated[Path | None, typer.Option(help="Run directory (default: <state>/loadtests/runs/<id>)")] = None,
+    state: StateOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a load test; exit 0 when every threshold is met, 1 when any is missed, 2 on bad input or an
+    unreachable or out-of-scope target (refused before any request)."""
+    if master and worker:
+        raise LoadTestError("--master and --worker exclude each other")
+    if master and workers:
+        raise LoadTestError("--master waits for remote workers: use --expect-workers, not --workers")
+    try:
+        wait = parse_duration(expect_workers_wait).total_seconds()
+    except ValueError as exc:
+        raise LoadTestError(f"--expect-workers-wait: {exc}") from None
+    opts = RunOptions(catalog=catalog, profile=profile, thresholds=thresholds, host=host, services=service or [],
+                      survey=survey, mode="master" if master else "worker" if worker else "local", workers=workers,
+                      master_host=master_host, master_port=master_port, master_bind_host=master_bind_host,
+                      expect_workers=expect_workers, expect_workers_wait=wait, out=out, state=state_dir(state))
+    what = "worker" if worker else f"profile {profile}"
+    with console.status(f"Load test running ({what}); Locust's log goes to the run directory..."):
+        result = run(opts)
+    _report(result, as_json)
+    raise typer.Exit(result.exit_code)
+
+
+def _report(result: RunResult, as_json: bool) -> None:
+    if result.verdict is None:
+        console.print(f"worker finished (exit {result.exit_code}); log: {result.run_dir / 'locust.log'}")
+    elif as_json:
+        print(result.verdict.model_dump_json(indent=2))
+    else:
+        _print_verdict(result.verdict, result.run_dir)
+
+
+@app.command()
+def show(run_dir: Annotated[Path, typer.Argument(help="A run directory (holds verdict.json)")],
+         as_json: JsonOpt = False) -> None:
+    """Print a finished run's verdict; exit with its code."""
+    if not (run_dir / VERDICT_FILE).exists():
+        raise LoadTestError(f"{run_dir}: no {VERDICT_FILE} here: expected a load-test run directory")
+    v = Verdict.read(run_dir)
+    if as_json:
+        print(v.model_dump_json(indent=2))
+    else:
+        _print_verdict(v, run_dir)
+    raise typer.Exit(v.exit_code)
+
+
+@app.command()
+def profiles(as_json: JsonOpt = False) -> None:
+    """The profiles that ship with dvcops."""
+    rows = []
+    for name in shipped_profiles():
+        p = load_profile(name)
+        rows.append({"name": name, "users": p.peak_users, "duration": format_duration(p.total_duration),
+                     "stages": len(p.plan_stages), "arrival_rate": p.arrival_rate, "max_requests": p.request_cap,
+                     "description": p.description})
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table("profile", "peak users", "duration", "stages", "target req/s", "request cap", "description")
+    for r in rows:
+        table.add_row(str(r["name"]), str(r["users"]), str(r["duration"]), str(r["stages"]),
+                      str(r["arrival_rate"] or "—"), str(r["max_requests"]), str(r["description"]))
+    console.print(table)
+
+
+@app.command("thresholds")
+def thresholds_cmd(file: Annotated[str, typer.Argument(help="default|peak or a thresholds YAML file")]) -> None:
+    """Validate a thresholds file and list what it asks (exit 2 naming file and line when malformed)."""
+    for t in load_thresholds(file):
+        abort = f" (abortOnFail after {t.delay_abort_eval:g}s)" if t.abort_on_fail else ""
+        console.print(f"{t.key}: {t.expression}{abort}", markup=False, highlight=False)
+
+
+def demo_step(ctx: DemoContext) -> None:
+    """Demo: a 20-second smoke profile against the lab (and the survey, when the survey step started it)."""
+    survey = ctx.shared.get("survey_url")
+    opts = RunOptions(catalog=ctx.catalog_path, profile="smoke",
+                      services=[s.id for s in ctx.catalog.services if s.id in ("dang-ky-kinh-doanh",
+                                                                                 "giay-phep-xay-dung")],
+                      survey=str(survey) if survey else None, state=ctx.state)
+    ctx.console.print("Smoke load test: 6 users for 20 s on the lab portal and e-services"
+                      + (f" and the survey at {survey}" if survey else " (no survey running: rating user off)"))
+    try:
+        with ctx.console.status("Load test running..."):
+            result = run(opts)
+    except LoadTestError as exc:
+        ctx.console.print(f"load test could not run: {exc.lines[0]}", markup=False)
+        return
+    assert result.verdict is not None
+    for line in summary_lines(result.verdict):
+        ctx.console.print(line, markup=False, highlight=False)
+    ctx.outputs["Load test (smoke) run"] = str(result.run_dir)
+    ctx.outputs["Load test verdict"] = f"{result.verdict.verdict} — {result.run_dir / VERDICT_FILE}"
