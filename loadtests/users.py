@@ -24,7 +24,7 @@ import ssl
 from collections import deque
 from collections.abc import Callable
 from typing import Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import gevent.ssl
 from locust import FastHttpUser, between, constant, constant_throughput
@@ -93,6 +93,13 @@ class CitizenUser(FastHttpUser):
         assert plan is not None
         return plan.targets
 
+    def get(self, url: str, name: str) -> None:
+        """GET expecting 200; a redirect is a failure, not followed (it could lead outside the scope)."""
+        BUDGET.take()
+        with self.client.get(url, name=name, catch_response=True) as resp:
+            if resp.status_code != 200:
+                resp.failure(_unexpected(resp, 200))
+
     def eservice(self) -> EService:
         es: EService = random.choice(self.targets.eservices)
         return es
@@ -104,7 +111,7 @@ class CitizenUser(FastHttpUser):
                 "noi_dung": random.choice(NOI_DUNG), "kenh": "truc-tuyen"}
         with self.client.post(f"{es.url}/ho-so", json=body, name="dossier.submit", catch_response=True) as resp:
             if resp.status_code != 201:
-                resp.failure(f"expected 201, got {resp.status_code}")
+                resp.failure(_unexpected(resp, 201))
                 return None
             try:
                 code = resp.json()["ma_ho_so"]
@@ -124,21 +131,17 @@ class PortalVisitor(CitizenUser):
         return {"portal.home": cls.home, "portal.search": cls.search, "portal.service": cls.service}
 
     def home(self) -> None:
-        BUDGET.take()
-        self.client.get(f"{self.targets.portal}/", name="portal.home")
+        self.get(f"{self.targets.portal}/", "portal.home")
 
     def search(self) -> None:
         plan = type(self).plan
         assert plan is not None
-        BUDGET.take()
-        term = quote(random.choice(plan.search_terms))
-        self.client.get(f"{self.targets.portal}/thu-tuc?q={term}", name="portal.search")
+        self.get(f"{self.targets.portal}/thu-tuc?q={quote(random.choice(plan.search_terms))}", "portal.search")
 
     def service(self) -> None:
         plan = type(self).plan
         assert plan is not None
-        BUDGET.take()
-        self.client.get(f"{self.targets.portal}/dv/{random.choice(plan.service_ids)}", name="portal.service")
+        self.get(f"{self.targets.portal}/dv/{random.choice(plan.service_ids)}", "portal.service")
 
 
 class DossierSubmitter(CitizenUser):
@@ -178,7 +181,7 @@ class StatusChecker(CitizenUser):
         BUDGET.take()
         with self.client.get(f"{es.url}/ho-so/{quote(code)}", name="dossier.status", catch_response=True) as resp:
             if resp.status_code != 200:
-                resp.failure(f"expected 200, got {resp.status_code}")
+                resp.failure(_unexpected(resp, 200))
 
 
 class SurveyRater(CitizenUser):
@@ -221,7 +224,20 @@ class SurveyRater(CitizenUser):
         with self.client.post(f"{self.targets.survey}/api/v1/ratings", json=body, name="survey.rate",
                               catch_response=True) as resp:
             if resp.status_code != 201:
-                resp.failure(f"expected 201, got {resp.status_code}: {resp.text[:120] if resp.text else ''}")
+                resp.failure(_unexpected(resp, 201))
+
+
+def _unexpected(resp: Any, expected: int) -> str:
+    """Why an answer is a failure, short enough for Locust's failure table (no bodies: they may hold data)."""
+    status = resp.status_code
+    if not status:
+        return str(getattr(resp, "error", None) or "no answer")
+    if 300 <= status < 400:
+        where = urlsplit(resp.headers.get("Location") or "?")
+        return f"redirect {status} to {where.scheme}://{where.netloc} not followed: load the final URL instead"
+    if 400 <= status < 500 and resp.text:
+        return f"expected {expected}, got {status}: {resp.text.strip()[:120]}"
+    return f"expected {expected}, got {status}"
 
 
 def _items(resp: Any, key: str) -> list[Any]:
