@@ -221,7 +221,7 @@ class History:
             rows.append(_Sample(at=s.at.timestamp(), state=state,
                                 latency=s.latency_seconds if state == "up" else None, reason=s.reason,
                                 cert_expiry=s.cert_expiry.timestamp() if s.cert_expiry else None))
-        self._writable().write_samples([((ref.service, ref.agency, ref.level, ref.endpoint), rows)], raw=False)
+        self._writable().write_samples([((ref.service, ref.agency, ref.level, ref.endpoint), rows)])
 
     def backfill(self, ref: EndpointRef, start: datetime, end: datetime, every: timedelta = timedelta(minutes=1),
                  outages: Sequence[tuple[datetime, datetime]] = (),

@@ -6,8 +6,9 @@ For provinces that already keep metrics in Prometheus (`dvcops probe uptime --so
 - attempts, charged failures and excluded attempts: `increase(...[<period>])` of the counters
   `probe_attempts_total`, `probe_failures_total`, `probe_excluded_total`, rounded to whole attempts;
 - latency: `increase()` of the `probe_attempt_duration_seconds` histogram buckets;
-- incidents: `probe_failures_total` increasing, per step (at least 60 s, at most 10,000 steps over
-  the period), merged into outages; their start and end are exact to one step;
+- incidents: `probe_failures_total` increasing, per step (60 s for periods of 20 minutes or more,
+  at most 10,000 steps over the period; 5 s at least), merged into outages; their start and end
+  are exact to one step, and the step must not be shorter than the scrape interval;
 - certificates: the latest `probe_ssl_earliest_cert_expiry`.
 
 `increase()` extrapolates to the range's edges, so counts can differ from the SQLite history by an
@@ -100,9 +101,11 @@ class PrometheusSource:
 
     def outages(self, start: float, end: float) -> dict[Key, list[tuple[float, float, str | None, bool]]]:
         """Steps in which charged failures increased, merged into (start, end, reason, ongoing) runs."""
-        step = self.step or max(60.0, math.ceil((end - start) / 10_000))
+        span = end - start
+        step = self.step or max(math.ceil(span / 10_000), min(60, max(5, math.ceil(span / 20))))
         expr = f"sum by ({BY}, reason) (increase(probe_failures_total[{int(step)}s])) > 0"
-        series = self._get("/api/v1/query_range", {"query": expr, "start": start + step, "end": end, "step": step})
+        series = self._get("/api/v1/query_range", {"query": expr, "start": min(start + step, end), "end": end,
+                                                   "step": step})
         runs: dict[Key, list[tuple[float, float, str | None, bool]]] = {}
         points: dict[Key, dict[float, str]] = {}
         for s in series:
@@ -111,7 +114,7 @@ class PrometheusSource:
         for key, at_reason in points.items():
             merged: list[list[Any]] = []
             for t in sorted(at_reason):
-                if merged and t - merged[-1][1] <= step * 1.01:
+                if merged and t - merged[-1][1] <= step * 2.01:  # one empty step (a missed scrape) is no recovery
                     merged[-1][1] = t
                 else:
                     merged.append([max(start, t - step), t, at_reason[t]])

@@ -60,8 +60,8 @@ def rules(catalog: Catalog) -> dict[str, Any]:
                     "summary": f"{s.name}: ngân sách lỗi đang cạn {speed} (SLO {slo:.3%})",
                     "summary_en": f"{s.name}: error budget burning {'fast' if severity == 'page' else 'slowly'} "
                                   f"(SLO {slo:.3%})",
-                    "description": "Tỷ lệ lỗi cửa sổ dài / long-window error ratio: "
-                                   "{{ $value | humanizePercentage }}. Xem / see probe_failures_total by reason.",
+                    "description": f"Xem / see probe:sli_error:ratio_rate1h{{service=\"{s.id}\"}} và / and "
+                                   "probe_failures_total by reason.",
                 },
             })
     certs = [

@@ -8,6 +8,7 @@ incidents, the latest certificate, and raw results for `raw_days`.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 import time
@@ -270,8 +271,9 @@ class SqliteStore:
     def collect(self, start: float, end: float) -> list[EndpointPeriod]:
         """Every endpoint's counts, outages and latest certificate over [start, end).
 
-        Whole local days come from the daily roll-up, the hours before the first and after the last
-        local midnight from the hourly one (an hour counts if it starts inside the range).
+        Whole local days come from the daily roll-up, whole hours around them from the hourly one,
+        and the minutes before the first and after the last whole hour from raw results (so those
+        edges are exact while raw results are kept, `raw_days`, and empty after).
         """
         with self.lock:
             eps = {row[0]: EndpointPeriod(service=row[1], agency=row[2], level=row[3], endpoint=row[4],
@@ -281,15 +283,19 @@ class SqliteStore:
                                                 "cert_seen_at, cert_subject, last_at FROM endpoints")}
             cols = ", ".join(f"sum({c})" if c not in ("lat_min", "lat_max") else f"{c[4:]}({c})"
                              for c in _COUNT_COLS)
-            first_day, last_day = self.next_midnight(start), self.next_midnight(end)
-            if last_day > end:
-                last_day = self.day_of(end)
+            first_hour, last_hour = math.ceil(start / 3600) * 3600, math.floor(end / 3600) * 3600
+            raw_edges = [(start, min(first_hour, end)), (max(last_hour, start), end)]
+            if first_hour >= last_hour:
+                raw_edges, first_hour, last_hour = [(start, end)], 0, 0
+            first_day, last_day = self.next_midnight(first_hour), self.next_midnight(last_hour)
+            if last_day > last_hour:
+                last_day = self.day_of(last_hour)
             ranges: list[tuple[str, str, float, float]] = []
             if first_day < last_day:
-                ranges += [("daily", "day", first_day, last_day), ("hourly", "hour", start, first_day),
-                           ("hourly", "hour", last_day, end)]
+                ranges += [("daily", "day", first_day, last_day), ("hourly", "hour", first_hour, first_day),
+                           ("hourly", "hour", last_day, last_hour)]
             else:
-                ranges.append(("hourly", "hour", start, end))
+                ranges.append(("hourly", "hour", first_hour, last_hour))
             for table, key, lo, hi in ranges:
                 if lo >= hi:
                     continue
@@ -297,6 +303,13 @@ class SqliteStore:
                                              f"AND {key} < ? GROUP BY endpoint_id", (lo, hi)):
                     if row[0] in eps:
                         eps[row[0]].counts.merge(_counts(row[1:]))
+            for lo, hi in sorted(set(raw_edges)):
+                if lo >= hi:
+                    continue
+                for eid, state, latency in self.conn.execute(
+                        "SELECT endpoint_id, state, duration FROM raw WHERE at >= ? AND at < ?", (lo, hi)):
+                    if eid in eps:
+                        eps[eid].counts.add(state, latency)
             for eid, s, e, reason, last_failure in self.conn.execute(
                     'SELECT endpoint_id, start, "end", reason, last_failure FROM incidents '
                     'WHERE start < ? AND ("end" IS NULL OR "end" > ?) ORDER BY start', (end, start)):

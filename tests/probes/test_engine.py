@@ -1,0 +1,105 @@
+"""The engine: bounded concurrency, hung targets cost only their timeout, no leaked sockets,
+the canary's `unknown`, maintenance, and the per-endpoint schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dvcops.catalog import Maintenance
+from probes.engine import Prober
+from probes.models import ProbeResult
+from probes.settings import ProbeSettings
+from probes.targets import Target
+from tests.probes.conftest import target
+from tests.probes.servers import HTTP, HUNG, HUNG_PORT
+
+pytestmark = pytest.mark.usefixtures("servers")
+OK = f"http://{HTTP}:8080/ok"
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_hung_targets_cost_their_timeout_and_nothing_more() -> None:
+    hung = [target(f"http://{HUNG}:{HUNG_PORT}/{i}", timeout=1.0, service=f"hung-{i}") for i in range(20)]
+    ok = [target(f"{OK}?n={i}", timeout=1.0, service=f"ok-{i}") for i in range(80)]
+    prober = Prober(hung + ok, ProbeSettings(concurrency=64))
+    t0 = time.monotonic()
+    results = asyncio.run(prober.cycle())
+    took = time.monotonic() - t0
+    assert took < 1.0 + 1.0, f"cycle took {took:.2f}s"
+    by_reason = {r.service: r.failure_reason for r in results}
+    assert all(by_reason[f"hung-{i}"] == "timeout" for i in range(20))
+    assert all(by_reason[f"ok-{i}"] is None for i in range(80))
+
+
+def test_concurrency_is_bounded() -> None:
+    """With one slot, 3 hung targets take 3 timeouts back to back."""
+    hung = [target(f"http://{HUNG}:{HUNG_PORT}/{i}", timeout=0.4, service=f"h{i}") for i in range(3)]
+    t0 = time.monotonic()
+    asyncio.run(Prober(hung, ProbeSettings(concurrency=1)).cycle())
+    assert time.monotonic() - t0 >= 1.2
+
+
+def test_no_sockets_leak() -> None:
+    targets = [target(f"http://{HUNG}:{HUNG_PORT}/", timeout=0.3, service="hung"),
+               target(f"http://{HTTP}:8099/", service="refused"), target(OK, service="ok"),
+               target(f"tcp://{HTTP}:8080", service="tcp")]
+    prober = Prober(targets)
+
+    async def cycles() -> list[int]:
+        counts = []
+        for _ in range(3):
+            await prober.cycle()
+            await asyncio.sleep(0.05)
+            counts.append(_open_fds())
+        return counts
+
+    counts = asyncio.run(cycles())
+    assert counts[0] == counts[1] == counts[2], counts
+
+
+def test_failed_canary_makes_results_unknown() -> None:
+    targets = [target(OK, service="ok"), target(f"http://{HTTP}:8099/", service="refused")]
+    down = Prober(targets, ProbeSettings(canary=f"tcp://{HTTP}:8099"))
+    results = asyncio.run(down.cycle())
+    assert [r.state for r in results] == ["unknown", "unknown"]
+    assert [r.success for r in results] == [True, False]  # what was observed is kept; only the charge changes
+    up = Prober(targets, ProbeSettings(canary=f"tcp://{HTTP}:8080"))
+    assert [r.state for r in asyncio.run(up.cycle())] == ["up", "down"]
+
+
+def test_attempts_in_a_maintenance_window_are_not_charged() -> None:
+    now = datetime.now(UTC)
+    window = Maintenance(start=now - timedelta(minutes=5), duration=timedelta(minutes=30))
+    later = Maintenance(start=now + timedelta(hours=1), duration=timedelta(minutes=30))
+    t_in = Target(service="in", agency="a", level="3", endpoint="x", url=f"http://{HTTP}:8099/", maintenance=(window,))
+    t_out = Target(service="out", agency="a", level="3", endpoint="x", url=f"http://{HTTP}:8099/",
+                   maintenance=(later,))
+    results = asyncio.run(Prober([t_in, t_out]).cycle())
+    assert [(r.state, r.failure_reason) for r in results] == [("maintenance", "connect"), ("down", "connect")]
+
+
+def test_schedule_probes_each_target_on_its_interval() -> None:
+    fast = Target(service="fast", agency="a", level="3", endpoint=OK, url=OK, interval=0.5, timeout=0.4)
+    slow = Target(service="slow", agency="a", level="3", endpoint=OK, url=OK, interval=2.0, timeout=0.4)
+    seen: list[ProbeResult] = []
+    prober = Prober([fast, slow], ProbeSettings(jitter=0))
+    asyncio.run(prober.run(lambda pairs: seen.extend(r for _, r in pairs), duration=2.2))
+    counts = {s: sum(1 for r in seen if r.service == s) for s in ("fast", "slow")}
+    assert 4 <= counts["fast"] <= 6 and 1 <= counts["slow"] <= 2, counts
+
+
+def test_first_probe_offsets_are_spread_and_stable() -> None:
+    targets = [Target(service=f"s{i}", agency="a", level="3", endpoint=OK, url=OK, interval=60) for i in range(200)]
+    prober = Prober(targets)
+    offsets = [prober.first_offset(t) for t in targets]
+    assert offsets == [Prober(targets).first_offset(t) for t in targets]
+    assert all(0 <= o < 60 for o in offsets)
+    assert sum(o < 30 for o in offsets) in range(70, 131)  # roughly half in each half of the interval
