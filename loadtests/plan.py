@@ -42,6 +42,13 @@ class Targets(_Model):
     ca_file: str | None = None
     """CA bundle trusted for HTTPS targets besides the system's (the catalogue's defaults.ca_file)."""
 
+    def used_by(self, user_types: list[str]) -> Targets:
+        """Only the targets these user types talk to (the others are neither checked for reachability nor loaded)."""
+        return self.model_copy(update={
+            "portal": self.portal if "portal" in user_types else None,
+            "eservices": self.eservices if {"submit", "status"} & set(user_types) else [],
+            "survey": self.survey if "rate" in user_types else None})
+
     def urls(self) -> list[tuple[str, str]]:
         """(what, url) for every target, for scope checks and reachability."""
         out = [("portal", self.portal)] if self.portal else []

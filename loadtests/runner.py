@@ -89,6 +89,7 @@ def prepare(opts: RunOptions) -> Plan:
     scope = Scope.from_catalog(catalog)
     targets = build_targets(catalog, scope, opts.host, opts.services, opts.survey)
     user_types = active_user_types(profile, targets)
+    targets = targets.used_by(user_types)
     check_reachable([url for _, url in targets.urls()])
     state = opts.state or StateDir()
     run_id = f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{profile.name}-{secrets.token_hex(2)}"

@@ -61,3 +61,13 @@ def test_targets_come_from_the_catalogue_and_are_all_checked(tmp_path: Path) -> 
         build_targets(cat, scope, None, [], "http://127.0.51.9:8000")
     with pytest.raises(LoadTestError, match="--service ho-tich: not a service of"):
         build_targets(cat, scope, None, ["ho-tich"], None)
+
+
+def test_only_the_targets_the_active_user_types_use_are_kept(tmp_path: Path) -> None:
+    path = write_catalog(tmp_path / "c.yml", "http://127.0.51.1:8080", ["127.0.51.8"])
+    cat = load_catalog(path)
+    t = build_targets(cat, Scope.from_catalog(cat), None, [], "http://127.0.51.8:8000")
+    assert [w for w, _ in t.used_by(["portal"]).urls()] == ["portal"]
+    assert [w for w, _ in t.used_by(["rate"]).urls()] == ["survey"]
+    assert [w for w, _ in t.used_by(["status"]).urls()] == ["e-service dang-ky-kinh-doanh",
+                                                            "e-service giay-phep-xay-dung"]
