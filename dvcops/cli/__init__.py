@@ -11,6 +11,7 @@ import typer
 
 from dvcops.cli import catalog as catalog_cli
 from dvcops.cli import demo as demo_cli
+from dvcops.cli import drill as drill_cli
 from dvcops.cli import lab as lab_cli
 from dvcops.cli import loadtest as loadtest_cli
 from dvcops.cli import probe as probe_cli
@@ -24,6 +25,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(catalog_cli.app, name="catalog")
+app.add_typer(drill_cli.app, name="drill")
 app.add_typer(lab_cli.app, name="lab")
 app.add_typer(loadtest_cli.app, name="loadtest")
 app.add_typer(probe_cli.app, name="probe")

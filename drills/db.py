@@ -1,0 +1,92 @@
+"""The drills SQLite file in the state dir (`<state>/drills/drills.db`): schema and time helpers.
+
+Times are stored as UTC ISO-8601 text with microseconds, so text order is time order.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dvcops.state import StateDir
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,              -- drill (with a scenario) | check (compliance check)
+    status TEXT NOT NULL,            -- running | done | error | recorded (entered through the API)
+    started TEXT NOT NULL,
+    finished TEXT,
+    roe_name TEXT, approval_ref TEXT, approver TEXT,
+    scenario_id TEXT, scenario_json TEXT,
+    scan_kind TEXT, scan_xml TEXT,
+    catalog_path TEXT,
+    exit_code INTEGER,
+    summary_json TEXT,
+    note TEXT
+);
+CREATE TABLE IF NOT EXISTS run_hosts (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    host TEXT NOT NULL, address TEXT, system TEXT NOT NULL, zone TEXT, security_level INTEGER,
+    PRIMARY KEY (run_id, host)
+);
+CREATE TABLE IF NOT EXISTS findings (
+    id TEXT PRIMARY KEY,
+    host TEXT NOT NULL, address TEXT, system TEXT, zone TEXT, security_level INTEGER,
+    check_name TEXT NOT NULL, subject TEXT NOT NULL,
+    title TEXT NOT NULL, title_en TEXT, severity TEXT NOT NULL, evidence TEXT NOT NULL,
+    remediation TEXT NOT NULL, remediation_en TEXT,
+    first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+    status TEXT NOT NULL,            -- open | fixed (waived is computed from waivers at read time)
+    fixed_at TEXT,
+    first_run INTEGER, last_run INTEGER
+);
+CREATE TABLE IF NOT EXISTS finding_runs (
+    finding_id TEXT NOT NULL, run_id INTEGER NOT NULL, PRIMARY KEY (finding_id, run_id)
+);
+CREATE TABLE IF NOT EXISTS waivers (
+    id INTEGER PRIMARY KEY,
+    finding_id TEXT NOT NULL REFERENCES findings(id),
+    justification TEXT NOT NULL, approver TEXT NOT NULL,
+    expires TEXT NOT NULL, created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS timeline (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    inject_id TEXT, event TEXT NOT NULL, at TEXT NOT NULL, by_whom TEXT, note TEXT, logged_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS content_baseline (
+    url TEXT PRIMARY KEY, sha256 TEXT NOT NULL, run_id INTEGER, seen_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS findings_host ON findings(host, check_name);
+CREATE INDEX IF NOT EXISTS run_hosts_system ON run_hosts(system);
+"""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(t: datetime) -> str:
+    """UTC text with microseconds, so that text order is time order."""
+    if t.tzinfo is None:
+        raise ValueError(f"{t!r}: a time zone is needed")
+    return t.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def db_path(state: StateDir) -> Path:
+    return state.path("drills", "drills.db")
+
+
+def connect(state: StateDir) -> sqlite3.Connection:
+    conn = sqlite3.connect(db_path(state), timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.executescript(SCHEMA)
+    return conn
