@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -186,12 +187,29 @@ def run_worker(opts: RunOptions) -> RunResult:
     run_dir.mkdir(parents=True, exist_ok=True)
     scope_file = run_dir / "scope.json"
     scope_file.write_text(json.dumps(Scope.from_catalog(catalog).to_data()), encoding="utf-8")
-    cmd = locust_command(None, opts, run_dir, opts.master_port or DEFAULT_MASTER_PORT)
+    port = opts.master_port or DEFAULT_MASTER_PORT
+    wait_for_master(opts.master_host, port, opts.expect_workers_wait)
+    cmd = locust_command(None, opts, run_dir, port)
     env = {**os.environ, "DVCOPS_LOADTEST_SCOPE": str(scope_file), "PYTHONUNBUFFERED": "1"}
     env.pop("DVCOPS_LOADTEST_PLAN", None)
     limit = profile.total_duration.total_seconds() + GRACE + opts.expect_workers_wait
     returncode = _run_bounded(cmd, env, run_dir / "locust.log", limit)
-    return RunResult(run_dir, 2 if returncode == 2 else (0 if returncode in (0, 1) else 2), None, cmd)
+    # 1 only says this worker saw failed requests: the master's verdict judges the run
+    return RunResult(run_dir, 0 if returncode in (0, 1) else 2, None, cmd)
+
+
+def wait_for_master(host: str, port: int, wait: float) -> None:
+    """Bounded wait until the master listens (Locust's own worker would retry for five minutes)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT):
+                return
+        except OSError:
+            if time.monotonic() >= deadline:
+                raise LoadTestError(f"master {host}:{port} did not answer within {wait:.0f}s; nothing was sent") \
+                    from None
+            time.sleep(0.5)
 
 
 def _run_bounded(cmd: list[str], env: dict[str, str], log_path: Path, limit: float) -> int:

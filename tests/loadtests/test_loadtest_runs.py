@@ -271,3 +271,15 @@ def test_a_master_whose_workers_never_come_exits_2(files: dict[str, Path], fast:
     assert proc.stderr.strip().startswith("workers did not connect within 2s (expected 2); nothing was sent")
     with socket.socket() as s:  # the master is gone: its port is free again
         s.bind((f"{TEST_PREFIX}.11", port))
+
+
+def test_a_worker_whose_master_never_answers_exits_2(files: dict[str, Path], fast: TargetServer,
+                                                      tmp_path: Path) -> None:
+    port = free_port(f"{TEST_PREFIX}.11")
+    t0 = time.monotonic()
+    proc = run_dvcops("loadtest", "run", "--catalog", str(catalog_for(fast, tmp_path, "fast")), "--profile",
+                      str(files["profile"]), "--worker", "--master-host", f"{TEST_PREFIX}.11", "--master-port",
+                      str(port), "--expect-workers-wait", "2s", state=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"master {TEST_PREFIX}.11:{port} did not answer within 2s; nothing was sent"
+    assert time.monotonic() - t0 < 20
