@@ -82,11 +82,11 @@ class TargetServer:
         async def start() -> None:
             self._runner = web.AppRunner(self._app(), access_log=None)
             await self._runner.setup()
-            site = web.TCPSite(self._runner, self.address, 0, backlog=512)
-            await site.start()
-            server = site._server
-            assert server is not None and server.sockets
-            self.port = server.sockets[0].getsockname()[1]
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.address, 0))
+            self.port = sock.getsockname()[1]
+            await web.SockSite(self._runner, sock, backlog=512).start()
             self._ready.set()
 
         self._loop.run_until_complete(start())

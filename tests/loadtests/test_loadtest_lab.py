@@ -41,7 +41,9 @@ def test_portal_and_https_e_services_of_the_lab_pass(lab: Lab, tmp_path: Path) -
     code, v, out = run(lab, tmp_path, "--service", "dang-ky-kinh-doanh", "--service", "giay-phep-xay-dung")
     assert code == 0, out
     assert v.targets["portal"] == f"http://{PREFIX}.1:8080"
-    assert [e["url"] for e in v.targets["eservices"]] == [  # type: ignore[index,union-attr]
+    eservices = v.targets["eservices"]
+    assert isinstance(eservices, list)
+    assert [e["url"] for e in eservices] == [
         f"https://{PREFIX}.2:8443/dv/dang-ky-kinh-doanh", f"https://{PREFIX}.3:8443/dv/giay-phep-xay-dung"]
     rows = {r.name: r for r in v.requests}
     assert set(rows) == {"portal.home", "portal.search", "portal.service", "dossier.submit", "dossier.status"}
