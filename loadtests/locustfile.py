@@ -276,7 +276,16 @@ def build_verdict(environment: Environment, plan: Plan) -> Verdict:
         thresholds=results, missed=missed,
         errors=[f"{e.occurrences} × {e.name}: {e.error}" for e in errors],
         exceptions=[f"{x['count']} × {str(x['msg']).strip()[:200]}" for x in raised],
+        warnings=load_generator_warnings(environment),
         workers=[WorkerCount(worker=w, requests=n) for w, n in sorted(STATE.workers.items())],
         refused=STATE.refused,
         reports={"html": "report.html", "csv": "locust_stats.csv", "json": "locust.json", "log": "locust.log"},
     )
+
+
+def load_generator_warnings(environment: Environment) -> list[str]:
+    """Locust flags a load generator above 90% CPU: its response times are then inflated by itself."""
+    runner = environment.runner
+    hot = bool(getattr(runner, "cpu_warning_emitted", False) or getattr(runner, "worker_cpu_warning_emitted", False))
+    return ["the load generator's CPU went above 90%: response times may include its own delay; "
+            "use --workers or more machines"] if hot else []

@@ -75,6 +75,8 @@ class Verdict(BaseModel):
     """The most frequent request failures, `count × name: error`."""
     exceptions: list[str] = Field(default_factory=list)
     """Exceptions raised in the users' code (`count × message`); any of them fails the run."""
+    warnings: list[str] = Field(default_factory=list)
+    """Why the figures may not be trusted (e.g. the load generator's own CPU was saturated)."""
     workers: list[WorkerCount] = Field(default_factory=list)
     refused: list[str] = Field(default_factory=list)
     reports: dict[str, str] = Field(default_factory=dict)
@@ -118,5 +120,6 @@ def summary_lines(v: Verdict) -> list[str]:
     for r in v.thresholds:
         lines.append(f"  {'✓' if r.ok else '✗'} {r.message}")
     lines += [f"  ✗ {m}" for m in v.missed if m.startswith("the users' code")]
+    lines += [f"  ! {w}" for w in v.warnings]
     lines += [f"  refused: {r}" for r in v.refused]
     return lines

@@ -283,3 +283,15 @@ def test_a_worker_whose_master_never_answers_exits_2(files: dict[str, Path], fas
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"master {TEST_PREFIX}.11:{port} did not answer within 2s; nothing was sent"
     assert time.monotonic() - t0 < 20
+
+
+def test_a_target_arrival_rate_is_reported_against_what_was_achieved(files: dict[str, Path], fast: TargetServer,
+                                                                      tmp_path: Path) -> None:
+    paced = tmp_path / "paced.yml"
+    paced.write_text("users: 5\nspawn_rate: 5\nduration: 5s\nmix: {portal: 1}\narrival_rate: 20\n")
+    proc, verdict, _ = loadtest(files, catalog_for(fast, tmp_path, "fast"), tmp_path, profile=paced)
+    assert verdict is not None and verdict.arrival is not None, proc.stdout + proc.stderr
+    assert verdict.arrival.target_rps == 20
+    assert 14 <= verdict.arrival.achieved_rps <= 22  # 5 users paced at 4 tasks/s each, less the ramp-up
+    assert verdict.arrival.ratio == round(verdict.arrival.achieved_rps / 20, 3)
+    assert f"Arrival rate: target 20 req/s, achieved {verdict.arrival.achieved_rps:.1f}" in proc.stdout
