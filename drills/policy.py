@@ -121,7 +121,9 @@ class Policy(_Model):
         return "other"
 
     def for_level(self, severity: Severity, security_level: int | None) -> Severity:
-        """Move a severity up or down by the host's approved security level (cấp độ)."""
+        """Move a severity up or down by the host's approved security level (cấp độ); info stays info."""
+        if severity == Severity.info:
+            return severity
         return severity.shifted(self.level_adjust.get(security_level or 3, 0))
 
     def unexpected_port_severity(self, port_class: str, zone: str, security_level: int | None) -> Severity:

@@ -135,9 +135,21 @@ def _finding(f: Finding, lang: Lang) -> ReportFinding:
         waiver=f.waiver.model_dump(mode="json", exclude={"id"}) if f.waiver else None)
 
 
+def _seconds(td: timedelta | None) -> float | None:
+    return td.total_seconds() if td is not None else None
+
+
 def _score(score: Score) -> dict[str, Any]:
-    return {"total": score.total, "max": score.max, "percent": score.percent,
-            "injects": [r.model_dump(mode="json") | {"points": r.points} for r in score.injects]}
+    """Score rows with durations in seconds (ttd_seconds, ttr_seconds, goals) for JSON readers."""
+    rows = []
+    for r in score.injects:
+        rows.append({"inject_id": r.inject_id, "title": r.title, "injected_at": r.injected_at,
+                     "tool_detected_at": r.tool_detected_at, "detected_at": r.detected_at,
+                     "responded_at": r.responded_at, "ttd_seconds": _seconds(r.ttd), "ttr_seconds": _seconds(r.ttr),
+                     "detect_within_seconds": _seconds(r.detect_within),
+                     "respond_within_seconds": _seconds(r.respond_within), "detect_points": r.detect_points,
+                     "respond_points": r.respond_points, "points": r.points, "max_points": r.max_points})
+    return {"total": score.total, "max": score.max, "percent": score.percent, "injects": rows}
 
 
 def build_report(state: StateDir, run_id: int | None = None, *, catalog: Catalog | None = None, lang: Lang = "vi",

@@ -134,6 +134,7 @@ def _execute(catalog: Catalog, roe: RoE, state: StateDir, store: FindingsStore, 
             + (f"; {len(diff.changes)} changes since run {diff.previous_run}" if diff else "; no earlier scan to diff"))
 
     checks: ChecksOutcome | None = None
+    requests = 0
     if plan.endpoints:
         ctx = CheckContext(scope=scope, budget=Budget(roe.rate.http_per_second, roe.rate.max_http_requests),
                            policy=policy, hosts={h.name: h for h in plan.hosts},
@@ -147,7 +148,8 @@ def _execute(catalog: Catalog, roe: RoE, state: StateDir, store: FindingsStore, 
             content = r.observations.get("content")
             if content and content.get("keep"):
                 store.set_content_hash(content["url"], content["sha256"], run_id, clock())
-        say(f"service checks on {len(plan.endpoints)} endpoints: {ctx.budget.used} requests")
+        requests = ctx.budget.used
+        say(f"service checks on {len(plan.endpoints)} endpoints: {requests} connections")
 
     at = clock()
     store.record_findings(run_id, found, covered, at)
@@ -158,7 +160,7 @@ def _execute(catalog: Catalog, roe: RoE, state: StateDir, store: FindingsStore, 
     waived = [f for f in mine if f.status == "waived"]
     outcome = RunOutcome(run_id=run_id, kind=plan.kind, plan=plan, folder=folder, scan=scan, diff=diff, found=found,
                          open=open_, waived=waived, injects=injects, notes=notes)
-    summary = _summary(outcome, mine)
+    summary = _summary(outcome, mine) | {"http_requests": requests}
     (folder / "run.json").write_text(json.dumps(_record(outcome, checks, summary), ensure_ascii=False, indent=2,
                                                 default=str), encoding="utf-8")
     store.finish_run(run_id, finished=clock(), exit_code=outcome.exit_code, summary=summary,
@@ -176,12 +178,13 @@ def perform_injects(scenario: Scenario, plan: DrillPlan, scope: Scope, timeline:
         if wait > 0:
             time.sleep(wait)
         note = "manual (red team)"
+        when = clock()  # when the inject starts (the lab action takes a moment)
         if inj.action is not None:
             assert lab is not None
             scope.guard(plan.planned_host(inj.action.host).address)
             lab.action(inj.action.action, **inj.action.params())
             note = inj.action.describe()
-        events.append(timeline.add(run_id, "inject", clock(), inject_id=inj.id, note=note))
+        events.append(timeline.add(run_id, "inject", when, inject_id=inj.id, note=note))
         say(f"inject {inj.id} at +{inj.at.total_seconds():.0f}s: {note}")
     return events
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from drills.errors import DrillError
@@ -25,13 +26,16 @@ from drills.runner import RunOutcome, end_exercise, run_drill
 from drills.scenarios import load_scenario
 from drills.timeline import Timeline
 from dvcops.catalog import load_catalog
-from dvcops.cli.common import CatalogOpt, JsonOpt, StateOpt, console, state_dir
+from dvcops.cli.common import CatalogOpt, JsonOpt, StateOpt, state_dir
 from dvcops.lab import Lab
 from dvcops.settings import get_settings
 from dvcops.state import StateDir
 
 if TYPE_CHECKING:
     from dvcops.demo import DemoContext
+
+console = Console(soft_wrap=True)
+"""Long lines stay whole (paths, nmap command lines, times) so they can be copied and grepped."""
 
 app = typer.Typer(help="Security drills and compliance checks, held to rules of engagement (RoE).",
                   no_args_is_help=True)
@@ -86,7 +90,7 @@ def print_plan(p: DrillPlan) -> None:
     console.print(f"window {_local(p.window_start)} → {_local(p.window_end)} ({state})")
     console.print(f"scan: {p.scan_type} ({'root' if p.privileged else 'unprivileged'}), ports {p.ports} "
                   f"({p.port_count}), resolver {p.resolver}")
-    console.print(f"command: {' '.join(p.nmap_command)}", soft_wrap=True)
+    console.print(f"command: {' '.join(p.nmap_command)}")
     t = Table(title="Hosts to scan", title_justify="left")
     for col in ("host", "address", "zone", "level", "approved ports", "why in scope"):
         t.add_column(col)
@@ -135,7 +139,7 @@ def print_outcome(o: RunOutcome) -> None:
     if o.diff is not None:
         console.print(f"changes since run {o.diff.previous_run} (ndiff): {len(o.diff.changes)}")
         for c in o.diff.changes:
-            console.print(f"  {c.line()}", soft_wrap=True, markup=False)
+            console.print(f"  {c.line()}", markup=False)
     for n in o.notes:
         console.print(f"[dim]{n}[/]")
     console.print(f"run folder: {o.folder} (report: dvcops drill report --run {o.run_id})")
@@ -158,6 +162,8 @@ def run(catalog: CatalogOpt, roe: RoeOpt, scenario: ScenarioOpt = None, target: 
                           "open": [f.model_dump(mode="json") for f in outcome.open],
                           "waived": [f.model_dump(mode="json") for f in outcome.waived],
                           "diff": [c.line() for c in outcome.diff.changes] if outcome.diff else None,
+                          "timeline": [{"inject": e.inject_id, "event": e.event, "at": e.at.isoformat(),
+                                        "note": e.note} for e in outcome.injects],
                           "folder": str(outcome.folder)}, ensure_ascii=False, indent=2))
     else:
         print_outcome(outcome)

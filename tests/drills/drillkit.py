@@ -225,3 +225,92 @@ def write_catalog(path: Path, hosts: list[dict[str, Any]], roles: dict[str, list
     }
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
+
+
+# ---------------------------------------------------------------- TLS and HTTP servers for the check tests
+
+
+def issue_cert(folder: Path, name: str, dns: list[str], ips: list[str], days: tuple[int, int] = (-1, 365),
+               rsa_key: bool = False) -> tuple[Path, Path, Path]:
+    """A CA (created once in `folder`) and a leaf valid from now+days[0] to now+days[1]: (ca, chain, key)."""
+    import ipaddress as ip
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.x509.oid import NameOID
+
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    ca_pem, ca_key_pem = folder / "ca.pem", folder / "ca-key.pem"
+    if not ca_pem.exists():
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "drills test CA")])
+        ca = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(ca_key.public_key())
+              .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=30))
+              .not_valid_after(now + timedelta(days=3650))
+              .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+              .sign(ca_key, hashes.SHA256()))
+        ca_pem.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+        ca_key_pem.write_bytes(ca_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                    serialization.NoEncryption()))
+    ca = x509.load_pem_x509_certificate(ca_pem.read_bytes())
+    ca_key = serialization.load_pem_private_key(ca_key_pem.read_bytes(), None)
+    key = rsa.generate_private_key(65537, 2048) if rsa_key else ec.generate_private_key(ec.SECP256R1())
+    sans: list[x509.GeneralName] = [x509.DNSName(d) for d in dns] + [x509.IPAddress(ip.ip_address(a)) for a in ips]
+    leaf = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns[0] if dns else ips[0])]))
+            .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now + timedelta(days=days[0])).not_valid_after(now + timedelta(days=days[1]))
+            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            .sign(ca_key, hashes.SHA256()))  # type: ignore[arg-type]
+    chain, key_path = folder / f"{name}.pem", folder / f"{name}-key.pem"
+    chain.write_bytes(leaf.public_bytes(serialization.Encoding.PEM) + ca_pem.read_bytes())
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return ca_pem, chain, key_path
+
+
+class TlsServer:
+    """A TLS server answering a fixed HTTP response, for the TLS check (one thread, one connection at a time)."""
+
+    def __init__(self, address: str, port: int, chain: Path, key: Path, *, old_protocols: bool = False,
+                 ciphers: str | None = None) -> None:
+        import ssl
+        import warnings
+
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(chain, key)
+        if old_protocols:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.ctx.minimum_version = ssl.TLSVersion.TLSv1
+        if ciphers or old_protocols:
+            self.ctx.set_ciphers(ciphers or "ALL:@SECLEVEL=0")
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((address, port))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            try:
+                conn.settimeout(2)
+                with self.ctx.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(4096)
+                    tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            except OSError:
+                conn.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
