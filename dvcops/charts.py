@@ -74,22 +74,22 @@ def stacked_bar(title: str, segments: list[tuple[str, float, str]], width: int =
 def line_chart(title: str, points: list[tuple[str, float | None]], lo: float, hi: float,
                fmt: str = "{:.0%}", width: int = 640, height: int = 160) -> str:
     """A trend line over labelled points (None = no data, drawn as a gap)."""
-    pad_l, pad_b, pad_t = 40, 24, 10
+    pad_l, pad_r, pad_b, pad_t = 40, 30, 24, 10
     n = max(len(points) - 1, 1)
     span = (hi - lo) or 1.0
 
     def xy(i: int, v: float) -> tuple[float, float]:
-        px = pad_l + (width - pad_l - 10) * i / n
+        px = pad_l + (width - pad_l - pad_r) * i / n
         py = pad_t + (height - pad_t - pad_b) * (1 - (min(max(v, lo), hi) - lo) / span)
         return px, py
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}"><title>{escape(title)}</title>']
-    for v in (lo, hi):
-        _, py = xy(0, v)
-        out.append(f'<line x1="{pad_l}" x2="{width - 10}" y1="{py:.1f}" y2="{py:.1f}" stroke="#d1d5db"/>')
+    for bound in (lo, hi):
+        _, py = xy(0, bound)
+        out.append(f'<line x1="{pad_l}" x2="{width - pad_r}" y1="{py:.1f}" y2="{py:.1f}" stroke="#d1d5db"/>')
         out.append(f'<text x="{pad_l - 4}" y="{py + 4:.1f}" text-anchor="end" font-size="10">'
-                   f"{escape(fmt.format(v))}</text>")
+                   f"{escape(fmt.format(bound))}</text>")
     path, pen_up = [], True
     for i, (label, v) in enumerate(points):
         px, _ = xy(i, lo)

@@ -36,7 +36,10 @@ class DemoContext:
 
 STEPS: list[tuple[str, str]] = [
     ("Catalogue", "dvcops.cli.catalog:demo_step"),
+    ("Survey", "dvcops.cli.survey:demo_step"),
     ("Load test", "dvcops.cli.loadtest:demo_step"),
+    ("Drills", "dvcops.cli.drill:demo_step"),
+    ("DoIC report", "dvcops.cli.report:demo_step"),  # last: it reads what every other step wrote
 ]
 
 

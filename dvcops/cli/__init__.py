@@ -15,6 +15,9 @@ from dvcops.cli import drill as drill_cli
 from dvcops.cli import lab as lab_cli
 from dvcops.cli import loadtest as loadtest_cli
 from dvcops.cli import probe as probe_cli
+from dvcops.cli import provision as provision_cli
+from dvcops.cli import report as report_cli
+from dvcops.cli import survey as survey_cli
 from dvcops.errors import DvcopsError
 
 app = typer.Typer(
@@ -29,7 +32,11 @@ app.add_typer(drill_cli.app, name="drill")
 app.add_typer(lab_cli.app, name="lab")
 app.add_typer(loadtest_cli.app, name="loadtest")
 app.add_typer(probe_cli.app, name="probe")
+app.add_typer(survey_cli.app, name="survey")
 app.command("demo")(demo_cli.demo)
+app.command("inventory")(provision_cli.inventory)
+app.command("provision")(provision_cli.provision)
+app.command("report")(report_cli.report)
 
 
 def main() -> None:

@@ -1,0 +1,160 @@
+"""Build the report document for one period from the parts' read APIs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from drills.findings import FindingsStore
+from dvcops.catalog import Catalog
+from dvcops.errors import DvcopsError
+from dvcops.formatting import fmt_date, fmt_number, fmt_percent
+from dvcops.periods import Period
+from dvcops.report.availability import availability_section, uptime_status
+from dvcops.report.i18n import label
+from dvcops.report.model import Availability, Headline, Meta, Report, Roadmap, Satisfaction, Security, Status
+from dvcops.report.policy import PolicyVersion, Thresholds, policy_for
+from dvcops.report.roadmap import roadmap_section
+from dvcops.report.satisfaction import satisfaction_section
+from dvcops.report.security import security_section
+from dvcops.state import StateDir
+from probes.history import History
+from survey import stats
+
+
+class ReportError(DvcopsError):
+    pass
+
+
+@dataclass
+class ReportInputs:
+    """Where the figures come from: the embedded state dir by default; Prometheus and PostgreSQL in production."""
+
+    state: StateDir
+    uptime_source: str = "state"
+    """state | prometheus"""
+    prometheus_url: str | None = None
+    survey_database_url: str | None = None
+    online_rate: float | None = None
+    """The period's measured online-application rate, when the one-stop system gives it (not measured here)."""
+
+
+def _due(period: Period, policy: PolicyVersion) -> date | None:
+    key = {"half": "half", "year": "year"}.get(period.kind)
+    if key is None or key not in policy.deadlines:
+        return None
+    day, month = (int(x) for x in policy.deadlines[key].split("/"))
+    return date(period.start.year, month, day)
+
+
+def _history(inputs: ReportInputs, catalog: Catalog) -> History:
+    if inputs.uptime_source == "prometheus":
+        if not inputs.prometheus_url:
+            raise ReportError("--uptime-source prometheus needs --url (e.g. http://127.0.0.1:9090)")
+        return History.from_prometheus(inputs.prometheus_url, catalog.province.timezone)
+    if inputs.uptime_source != "state":
+        raise ReportError(f"--uptime-source {inputs.uptime_source!r}: expected state or prometheus")
+    return History.in_state(inputs.state, catalog.province.timezone)
+
+
+def _summary(av: Availability, sat: Satisfaction, sec: Security, road: Roadmap, t: Thresholds,
+             lang: str) -> list[Headline]:
+    def h(key: str, value: float | None, display: str, status: Status, target: float | None = None,
+          target_display: str = "") -> Headline:
+        return Headline(key=key, label=label(key, lang), value=value, display=display, target=target,
+                        target_display=target_display, status=status)
+
+    n_ok, n_all = av.services_meeting_slo, av.services_with_data
+    slo_status: Status = "none" if n_all == 0 else "green" if n_ok == n_all else "amber" if n_ok >= 0.8 * n_all \
+        else "red"
+    crit = sec.open_findings.get("critical", 0) + sec.open_findings.get("high", 0)
+    never = label("never", lang)
+    heads = [
+        h("province_uptime", av.province_uptime, fmt_percent(av.province_uptime, 3, lang),
+          uptime_status(av.province_uptime, av.province_slo, t),
+          av.province_slo, fmt_percent(av.province_slo, 1, lang)),
+        h("services_slo", n_ok, f"{n_ok}/{n_all}", slo_status, n_all, f"{n_all}/{n_all}"),
+        h("ratio_766", sat.ratio_766, fmt_percent(sat.ratio_766, 1, lang), sat.status,
+          t.satisfaction_green, fmt_percent(t.satisfaction_green, 0, lang)),
+        h("drill", 1.0 if sec.drill_within else 0.0,
+          fmt_date(sec.last_drill, lang) if sec.last_drill else never, "green" if sec.drill_within else "red"),
+        h("check", 1.0 if sec.check_within else 0.0,
+          fmt_date(sec.last_check, lang) if sec.last_check else never, "green" if sec.check_within else "red"),
+        h("critical_findings", crit, fmt_number(crit, 0, lang),
+          "red" if sec.open_findings.get("critical", 0) else "amber" if crit else "green", 0, "0"),
+        h("level3", road.level3, str(road.level3), road.level3_status, road.level3_target,
+          str(road.level3_target) if road.level3_target is not None else "—"),
+        h("level4", road.level4, str(road.level4), road.level4_status, road.level4_target,
+          str(road.level4_target) if road.level4_target is not None else "—"),
+    ]
+    if road.online_rate_target is not None:
+        heads.append(h("online_rate", road.online_rate,
+                       fmt_percent(road.online_rate, 1, lang) if road.online_rate is not None
+                       else label("not_measured", lang),
+                       road.online_rate_status, road.online_rate_target,
+                       fmt_percent(road.online_rate_target, 0, lang)))
+    return heads
+
+
+def build_report(catalog: Catalog, period: Period | str, inputs: ReportInputs, lang: str = "vi",
+                 now: datetime | None = None) -> Report:
+    """All sections for `period`, with statuses from the policy version in effect at the period's end."""
+    if lang not in ("vi", "en"):
+        raise ReportError(f"--lang {lang!r}: expected vi or en")
+    p = Period.parse(period, catalog.province.timezone) if isinstance(period, str) else period
+    now = now or datetime.now(UTC)
+    as_of = min(now, p.end)
+    policy = policy_for(as_of.date())
+    t = policy.thresholds
+    history = _history(inputs, catalog)
+    try:
+        av = availability_section(catalog, history.report(p, catalog, cert_days=t.cert_warning_days, now=now), t)
+    finally:
+        history.close()
+    db = stats.open_database(url=inputs.survey_database_url, state=inputs.state)
+    try:
+        sat = satisfaction_section(catalog, db, p, t, lang)
+    finally:
+        db.close()
+    store = FindingsStore(inputs.state)
+    try:
+        sec = security_section(catalog, store, as_of, t, lang)
+    finally:
+        store.close()
+    road = roadmap_section(catalog, p.start.year, t, lang, inputs.online_rate)
+    meta = Meta(province=catalog.province.name, province_code=catalog.province.code,
+                reviewer=catalog.province.reviewer, period=p.label, period_kind=p.kind, start=p.start, end=p.end,
+                due=_due(p, policy), generated_at=now, lang=lang, policy_version=policy.version,
+                uptime_source=inputs.uptime_source if inputs.uptime_source == "state" else str(inputs.prometheus_url),
+                survey_source="postgresql" if (inputs.survey_database_url or "").startswith("postgres") else "sqlite")
+    return Report(meta=meta, summary=_summary(av, sat, sec, road, t, lang), availability=av, satisfaction=sat,
+                  security=sec, roadmap=road, methodology=_methodology(lang),
+                  legal=[f"{ref.ref} — {ref.topic}" for ref in policy.legal])
+
+
+def _methodology(lang: str) -> list[str]:
+    if lang == "vi":
+        return [
+            "Tỷ lệ sẵn sàng = số lần kiểm tra thành công / số lần kiểm tra được tính. Các lần kiểm tra trong khung "
+            "bảo trì đã công bố trong danh mục và các lần mất kết nối của chính hệ thống giám sát không được tính "
+            "vào mẫu số (không bị coi là gián đoạn, cũng không được coi là sẵn sàng).",
+            "Một sự cố bắt đầu ở lần kiểm tra thất bại đầu tiên và kết thúc ở lần kiểm tra thành công kế tiếp; "
+            "thời gian gián đoạn của dịch vụ là tổng thời lượng các sự cố (gộp các điểm truy cập).",
+            "Tỷ lệ hài lòng theo Quyết định 766/QĐ-TTg = (số hồ sơ được đánh giá − số hồ sơ đánh giá "
+            "\"không hài lòng\") / số hồ sơ được đánh giá. Mỗi hồ sơ chỉ được đánh giá một lần; một hồ sơ có bất kỳ "
+            "câu trả lời ở mức \"không hài lòng\" được tính là không hài lòng.",
+            "Diễn tập và kiểm tra, đánh giá an toàn thông tin được coi là đúng hạn nếu thực hiện trong 12 tháng "
+            "tính đến cuối kỳ báo cáo.",
+        ]
+    return [
+        "Uptime = successful checks / charged checks. Checks inside the catalogue's announced maintenance windows "
+        "and checks made while the monitor itself had no connectivity are left out of the denominator (neither "
+        "down nor up).",
+        "An incident starts at the first failed check and ends at the next successful one; a service's downtime is "
+        "the total length of its incidents (endpoints merged).",
+        "Satisfaction ratio per Decision 766/QĐ-TTg = (rated dossiers − dossiers rated \"not satisfied\") / rated "
+        "dossiers. Each dossier is rated once; a dossier with any answer at a \"not satisfied\" level counts as not "
+        "satisfied.",
+        "A drill or compliance check is on time when it happened within the 12 months up to the end of the period.",
+    ]
+

@@ -1,0 +1,95 @@
+"""Satisfaction section, from the survey's read API (survey.stats.satisfaction)."""
+
+from __future__ import annotations
+
+from dvcops.catalog import Catalog
+from dvcops.periods import Period
+from dvcops.report.i18n import LEVEL_LABELS
+from dvcops.report.model import (
+    CommentRow,
+    FactorRow,
+    LevelCount,
+    Satisfaction,
+    SatisfactionRow,
+    Status,
+    TrendPoint,
+)
+from dvcops.report.policy import Thresholds
+from survey import stats
+from survey.instruments import load_instruments
+
+
+def ratio_status(ratio: float | None, t: Thresholds) -> Status:
+    if ratio is None:
+        return "none"
+    if ratio >= t.satisfaction_green:
+        return "green"
+    return "amber" if ratio >= t.satisfaction_amber else "red"
+
+
+def _rows(now: dict[str, stats.Breakdown], before: dict[str, stats.Breakdown], names: dict[str, str],
+          t: Thresholds) -> list[SatisfactionRow]:
+    out = []
+    for key in sorted(set(now) | set(before), key=lambda k: names.get(k, k)):
+        cur, prev = now.get(key), before.get(key)
+        ratio = cur.ratio_766 if cur else None
+        prev_ratio = prev.ratio_766 if prev else None
+        out.append(SatisfactionRow(
+            id=key, name=names.get(key, key), ratings=cur.ratings if cur else 0,
+            khong_hai_long=cur.khong_hai_long if cur else 0, ratio_766=ratio,
+            mean_score=cur.mean_score if cur else None, previous_ratio_766=prev_ratio,
+            change=ratio - prev_ratio if ratio is not None and prev_ratio is not None else None,
+            status=ratio_status(ratio, t)))
+    return out
+
+
+def _months(period: Period) -> list[Period]:
+    tz = period.start.tzinfo.key  # type: ignore[union-attr]
+    if period.kind == "month":
+        months = [period]
+        while len(months) < 6:
+            months.insert(0, months[0].previous())
+        return months
+    out, p = [], Period.parse(f"{period.start.year}-{period.start.month:02d}", tz)
+    while p.start < period.end:
+        out.append(p)
+        y, m = (p.end.year, p.end.month)
+        p = Period.parse(f"{y}-{m:02d}", tz)
+    return out
+
+
+def satisfaction_section(catalog: Catalog, db: stats.SurveyDatabase, period: Period, t: Thresholds,
+                         lang: str, comments: int = 10) -> Satisfaction:
+    instruments = load_instruments()
+    now = stats.satisfaction(db, period, comments=comments, instruments=instruments)
+    prev_period = period.previous()
+    before = stats.satisfaction(db, prev_period, comments=0, instruments=instruments)
+    idx = 0 if lang == "vi" else 1
+    level_names: dict[str, str] = {}
+    for ins in instruments.instruments:
+        for lv in ins.levels:
+            level_names.setdefault(lv.id, lv.vi if lang == "vi" else lv.en)
+    factor_names = {fid: (f.vi if lang == "vi" else f.en) for fid, f in instruments.factors.items()}
+    service_names = {s.id: s.name for s in catalog.services}
+    agency_names = {a.id: a.name for a in catalog.agencies}
+    trend = []
+    for month in _months(period):
+        m = stats.satisfaction(db, month, comments=0, instruments=instruments)
+        trend.append(TrendPoint(label=month.label, ratings=m.ratings, ratio_766=m.ratio_766))
+    return Satisfaction(
+        trend=trend,
+        ratings=now.ratings, khong_hai_long=now.khong_hai_long, ratio_766=now.ratio_766, mean_score=now.mean_score,
+        previous_period=prev_period.label, previous_ratings=before.ratings, previous_ratio_766=before.ratio_766,
+        change=(now.ratio_766 - before.ratio_766
+                if now.ratio_766 is not None and before.ratio_766 is not None else None),
+        status=ratio_status(now.ratio_766, t),
+        levels=[LevelCount(id=k, label=level_names.get(k, LEVEL_LABELS.get(k, (k, k))[idx]), count=v)
+                for k, v in now.levels.items()],
+        factors=[FactorRow(id=k, label=factor_names.get(k, k), answers=f.answers, khong_hai_long=f.khong_hai_long,
+                           mean_score=f.mean_score) for k, f in now.factors.items()],
+        agencies=_rows(now.by_agency, before.by_agency, agency_names, t),
+        services=_rows(now.by_service, before.by_service, service_names, t),
+        comments=[CommentRow(rated_on=c.rated_on, service=c.service_id,
+                             service_name=service_names.get(c.service_id, c.service_id),
+                             level=level_names.get(c.level, c.level), text=c.text) for c in now.comments],
+    )
