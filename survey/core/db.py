@@ -1,0 +1,72 @@
+"""Database engines and migrations: SQLite (WAL) in the state dir by default, PostgreSQL by URL.
+
+A 2xx means the rating is committed durably, so SQLite runs with synchronous=FULL (in WAL mode,
+NORMAL may lose the last commits on power loss) and PostgreSQL with its defaults (fsync on).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
+
+from survey.errors import SurveyError
+
+ALEMBIC_DIR = Path(__file__).resolve().parents[1] / "alembic"
+VERSION_TABLE = "survey_alembic_version"
+"""Alembic's bookkeeping table, prefixed so the survey can share a PostgreSQL database with other parts."""
+_MIGRATION_LOCK = 0x5355_5256  # "SURV": PostgreSQL advisory lock held while migrating
+
+
+def make_engine(url: URL) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=8, max_overflow=8)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=30000"):
+        cur.execute(f"PRAGMA {pragma}")
+    cur.close()
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
+    cfg.set_main_option("version_table", VERSION_TABLE)
+    return cfg
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` (idempotent; concurrent servers on PostgreSQL take turns)."""
+    try:
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    except OperationalError as exc:
+        raise SurveyError(f"survey database {engine.url.render_as_string(hide_password=True)}: "
+                          f"cannot connect or migrate: {_first_line(exc.orig)}") from None
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    with engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+def _first_line(exc: BaseException | None) -> str:
+    return str(exc).strip().splitlines()[0] if exc is not None and str(exc).strip() else "unknown error"

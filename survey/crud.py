@@ -1,0 +1,256 @@
+"""Validate ratings against the catalogue and the instruments, and read and write the tables.
+
+`prepare` turns a RatingCreate into the row to store (or RatingInvalid with every field error);
+`write_batch` commits many prepared ratings in ONE transaction, deciding for each whether it is
+new, a duplicate dossier, or outside its service's survey window (checked in the same transaction,
+so a window change can never race a rating).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal, NamedTuple
+
+from sqlalchemy import Connection, Engine, Row, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from dvcops.catalog import Catalog
+from survey.core.security import dossier_hash, new_receipt_id
+from survey.errors import FieldError, RatingInvalid
+from survey.instruments import Instrument, Instruments
+from survey.models import Answer, Rating, SurveyWindow
+from survey.schemas import RatingCreate, RatingOut, RatingPage, WindowIn, WindowOut
+
+ratings_t = Rating.__table__
+answers_t = Answer.__table__
+windows_t = SurveyWindow.__table__
+
+
+class AnswerRow(NamedTuple):
+    question_id: str
+    factor: str
+    level: str
+    score: float
+    khong_hai_long: bool
+
+
+@dataclass(frozen=True)
+class NewRating:
+    """A validated rating with everything derived, ready to insert."""
+
+    receipt_id: str
+    dossier_hash: str
+    service_id: str
+    agency_id: str
+    instrument: str
+    level: str
+    khong_hai_long: bool
+    score: float
+    channel: str
+    comment: str | None
+    rated_on: date
+    answers: tuple[AnswerRow, ...]
+
+    def row(self) -> dict[str, object]:
+        return {k: getattr(self, k) for k in ("receipt_id", "dossier_hash", "service_id", "agency_id", "instrument",
+                                              "level", "khong_hai_long", "score", "channel", "comment", "rated_on")}
+
+
+class Outcome(NamedTuple):
+    status: Literal["created", "duplicate", "closed"]
+    window: str | None = None
+
+
+def prepare(rating: RatingCreate, catalog: Catalog, instruments: Instruments, key: bytes, rated_on: date
+            ) -> NewRating:
+    """Check the rating against the catalogue and its instrument; derive level, 766 verdict and score."""
+    errors: list[FieldError] = []
+    services = {s.id: s for s in catalog.services}
+    service = services.get(rating.service_id)
+    if service is None:
+        errors.append(FieldError(("body", "service_id"), "unknown_service", {"value": rating.service_id}))
+    instrument = instruments.get(rating.instrument)
+    if instrument is None:
+        errors.append(FieldError(("body", "instrument"), "unknown_instrument",
+                                 {"value": rating.instrument, "expected": ", ".join(instruments.ids)}))
+    answers: list[AnswerRow] = []
+    if instrument is not None:
+        answer_errors, answers = check_answers(instrument, rating.answers)
+        errors += answer_errors
+    if errors or service is None or instrument is None:
+        raise RatingInvalid(errors)
+    worst = instrument.worst([a.level for a in answers])
+    return NewRating(
+        receipt_id=new_receipt_id(), dossier_hash=dossier_hash(key, rating.dossier_code),
+        service_id=service.id, agency_id=service.agency, instrument=instrument.id, level=worst.id,
+        khong_hai_long=worst.khong_hai_long, score=round(sum(a.score for a in answers) / len(answers), 4),
+        channel=rating.channel, comment=rating.comment, rated_on=rated_on, answers=tuple(answers),
+    )
+
+
+def check_answers(instrument: Instrument, given: Mapping[str, str]) -> tuple[list[FieldError], list[AnswerRow]]:
+    """Every question answered once with one of the instrument's levels, and nothing else."""
+    errors: list[FieldError] = []
+    answers: list[AnswerRow] = []
+    level_ids = ", ".join(lv.id for lv in instrument.levels)
+    for qid in given:
+        if instrument.question(qid) is None:
+            errors.append(FieldError(("body", "answers", qid), "unknown_question", {
+                "value": qid, "instrument": instrument.id, "expected": ", ".join(q.id for q in instrument.questions)}))
+    for question in instrument.questions:
+        level_id = given.get(question.id)
+        level = instrument.level(level_id) if level_id is not None else None
+        if level_id is None:
+            errors.append(FieldError(("body", "answers", question.id), "missing_answer",
+                                     {"question": question.id, "expected": level_ids}))
+        elif level is None:
+            errors.append(FieldError(("body", "answers", question.id), "unknown_level",
+                                     {"value": level_id, "expected": level_ids}))
+        else:
+            answers.append(AnswerRow(question.id, question.factor, level.id, level.score, level.khong_hai_long))
+    return errors, answers
+
+
+def write_batch(engine: Engine, items: Sequence[NewRating]) -> list[Outcome]:
+    """Insert the ratings in one transaction; the dossier hash's unique index decides duplicates."""
+    if not items:
+        return []
+    insert_fn = sqlite_insert if engine.dialect.name == "sqlite" else pg_insert
+    stmt = (insert_fn(ratings_t).on_conflict_do_nothing(index_elements=["dossier_hash"])
+            .returning(ratings_t.c.id, ratings_t.c.receipt_id))
+    outcomes: dict[str, Outcome] = {}
+    with engine.begin() as conn:
+        services = sorted({i.service_id for i in items})
+        windows = {w.service_id: w for w in conn.execute(select(windows_t).where(windows_t.c.service_id.in_(services)))}
+        todo = []
+        for item in items:
+            w = windows.get(item.service_id)
+            if w is not None and not _open(w.opens_on, w.closes_on, item.rated_on):
+                outcomes[item.receipt_id] = Outcome("closed", _describe(w.opens_on, w.closes_on))
+            else:
+                todo.append(item)
+        ids: dict[str, int] = {}
+        if todo:
+            ids = {r.receipt_id: r.id for r in conn.execute(stmt, [i.row() for i in todo])}
+        answer_rows = [{"rating_id": ids[i.receipt_id], **a._asdict()} for i in todo if i.receipt_id in ids
+                       for a in i.answers]
+        if answer_rows:
+            conn.execute(insert(answers_t), answer_rows)
+    for item in todo:
+        outcomes[item.receipt_id] = Outcome("created") if item.receipt_id in ids else Outcome("duplicate")
+    return [outcomes[i.receipt_id] for i in items]
+
+
+def _open(opens_on: date, closes_on: date | None, day: date) -> bool:
+    return opens_on <= day and (closes_on is None or day <= closes_on)
+
+
+def _describe(opens_on: date, closes_on: date | None) -> str:
+    return f"{opens_on.isoformat()}..{closes_on.isoformat() if closes_on else ''}"
+
+
+# ---------------------------------------------------------------- reading ratings (admin)
+
+
+def list_ratings(engine: Engine, page: int, per_page: int) -> RatingPage:
+    """One page of ratings, oldest first (stable while new ratings arrive)."""
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(ratings_t)).scalar_one()
+        rows = conn.execute(select(ratings_t).order_by(ratings_t.c.id)
+                            .limit(per_page).offset((page - 1) * per_page)).all()
+        items = _with_answers(conn, rows)
+    return RatingPage(items=items, total=total, page=page, per_page=per_page)
+
+
+def _with_answers(conn: Connection, rows: Sequence[Row[Any]]) -> list[RatingOut]:
+    answers: dict[int, dict[str, str]] = {r.id: {} for r in rows}
+    if answers:
+        for a in conn.execute(select(answers_t.c.rating_id, answers_t.c.question_id, answers_t.c.level)
+                              .where(answers_t.c.rating_id.in_(list(answers)))):
+            answers[a.rating_id][a.question_id] = a.level
+    return [RatingOut(receipt_id=r.receipt_id, rated_on=r.rated_on, service_id=r.service_id, agency_id=r.agency_id,
+                      instrument=r.instrument, level=r.level, khong_hai_long=r.khong_hai_long, score=r.score,
+                      channel=r.channel, comment=r.comment, answers=answers[r.id]) for r in rows]
+
+
+CSV_HEADERS = {
+    "vi": ["Mã biên nhận", "Ngày đánh giá", "Mã dịch vụ", "Tên dịch vụ", "Cơ quan", "Bộ câu hỏi", "Mức đánh giá",
+           "Không hài lòng (QĐ 766)", "Điểm (0-100)", "Kênh"],
+    "en": ["Receipt", "Rated on", "Service id", "Service", "Agency", "Instrument", "Level",
+           "Not satisfied (Decision 766)", "Score (0-100)", "Channel"],
+}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def excel_safe(text: str | None) -> str:
+    """Keep Excel from running a comment as a formula (CSV injection): prefix such cells with a quote."""
+    if not text:
+        return ""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def iter_csv(engine: Engine, catalog: Catalog, instruments: Instruments, lang: str = "vi",
+             delimiter: str = ",", chunk: int = 1000) -> Iterator[str]:
+    """All ratings as CSV for Excel: UTF-8 with BOM, CRLF, one column per question; read in chunks."""
+    names = {s.id: s.name for s in catalog.services}
+    agencies = {a.id: a.name for a in catalog.agencies}
+    questions = list(dict.fromkeys(q.id for i in instruments.instruments for q in i.questions))
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=delimiter, lineterminator="\r\n")
+    comment = "Ý kiến" if lang == "vi" else "Comment"
+    writer.writerow([*CSV_HEADERS["en" if lang == "en" else "vi"], *questions, comment])
+    yield "\ufeff" + buf.getvalue()
+    last = 0
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(select(ratings_t).where(ratings_t.c.id > last).order_by(ratings_t.c.id)
+                                .limit(chunk)).all()
+            items = _with_answers(conn, rows)
+        if not rows:
+            return
+        last = rows[-1].id
+        buf.seek(0)
+        buf.truncate()
+        for r in items:
+            writer.writerow([r.receipt_id, r.rated_on.isoformat(), r.service_id, names.get(r.service_id, ""),
+                             agencies.get(r.agency_id, r.agency_id), r.instrument, r.level,
+                             1 if r.khong_hai_long else 0, f"{r.score:g}", r.channel,
+                             *[r.answers.get(q, "") for q in questions], excel_safe(r.comment)])
+        yield buf.getvalue()
+
+
+# ---------------------------------------------------------------- survey windows
+
+
+def get_windows(engine: Engine) -> list[WindowOut]:
+    with engine.connect() as conn:
+        return [WindowOut(service_id=w.service_id, opens_on=w.opens_on, closes_on=w.closes_on)
+                for w in conn.execute(select(windows_t).order_by(windows_t.c.service_id))]
+
+
+def get_window(engine: Engine, service_id: str) -> WindowOut | None:
+    with engine.connect() as conn:
+        w = conn.execute(select(windows_t).where(windows_t.c.service_id == service_id)).first()
+    return WindowOut(service_id=w.service_id, opens_on=w.opens_on, closes_on=w.closes_on) if w else None
+
+
+def set_window(engine: Engine, service_id: str, window: WindowIn) -> WindowOut:
+    with engine.begin() as conn:
+        conn.execute(delete(windows_t).where(windows_t.c.service_id == service_id))
+        conn.execute(insert(windows_t).values(service_id=service_id, opens_on=window.opens_on,
+                                              closes_on=window.closes_on))
+    return WindowOut(service_id=service_id, opens_on=window.opens_on, closes_on=window.closes_on)
+
+
+def delete_window(engine: Engine, service_id: str) -> bool:
+    with engine.begin() as conn:
+        return conn.execute(delete(windows_t).where(windows_t.c.service_id == service_id)).rowcount > 0
+
+
+def window_is_open(window: WindowOut | None, day: date) -> bool:
+    return window is None or _open(window.opens_on, window.closes_on, day)
