@@ -30,7 +30,7 @@ import gevent.ssl
 from locust import FastHttpUser, between, constant, constant_throughput
 from locust.exception import StopUser
 
-from loadtests.plan import EService, Plan
+from loadtests.plan import EService, Plan, Targets
 from loadtests.profiles import REQUEST_NAMES, USER_CLASS_NAMES
 
 HO_TEN = ("Nguyễn Văn An", "Trần Thị Bình", "Lê Hoàng Cường", "Phạm Thu Dung", "Hoàng Minh Đức", "Vũ Thị Hà")
@@ -88,12 +88,16 @@ class CitizenUser(FastHttpUser):
             raise StopUser()
 
     @property
-    def targets(self) -> Any:
+    def current_plan(self) -> Plan:
         plan = type(self).plan
-        assert plan is not None
-        return plan.targets
+        assert plan is not None, "on_start stops users without a plan"
+        return plan
 
-    def get(self, url: str, name: str) -> None:
+    @property
+    def targets(self) -> Targets:
+        return self.current_plan.targets
+
+    def fetch(self, url: str, name: str) -> None:
         """GET expecting 200; a redirect is a failure, not followed (it could lead outside the scope)."""
         BUDGET.take()
         with self.client.get(url, name=name, catch_response=True) as resp:
@@ -131,17 +135,14 @@ class PortalVisitor(CitizenUser):
         return {"portal.home": cls.home, "portal.search": cls.search, "portal.service": cls.service}
 
     def home(self) -> None:
-        self.get(f"{self.targets.portal}/", "portal.home")
+        self.fetch(f"{self.targets.portal}/", "portal.home")
 
     def search(self) -> None:
-        plan = type(self).plan
-        assert plan is not None
-        self.get(f"{self.targets.portal}/thu-tuc?q={quote(random.choice(plan.search_terms))}", "portal.search")
+        term = quote(random.choice(self.current_plan.search_terms))
+        self.fetch(f"{self.targets.portal}/thu-tuc?q={term}", "portal.search")
 
     def service(self) -> None:
-        plan = type(self).plan
-        assert plan is not None
-        self.get(f"{self.targets.portal}/dv/{random.choice(plan.service_ids)}", "portal.service")
+        self.fetch(f"{self.targets.portal}/dv/{random.choice(self.current_plan.service_ids)}", "portal.service")
 
 
 class DossierSubmitter(CitizenUser):
