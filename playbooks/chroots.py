@@ -16,6 +16,7 @@ import os
 import secrets as pysecrets
 import shutil
 import subprocess
+import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -161,6 +162,10 @@ def seed_with_roles(tree: Path, state: StateDir, wheel: Path) -> None:
 
 
 def dependencies_key() -> str:
-    """The wheel's declared dependencies: the seeded venv must be rebuilt when they change."""
+    """The wheel's declared dependencies: the seeded venv must be rebuilt when they change (other edits of
+    pyproject.toml do not matter)."""
     pyproject = PLAYBOOK_DIR.parent / "pyproject.toml"
-    return hashlib.sha256(pyproject.read_bytes()).hexdigest()[:16] if pyproject.exists() else ""
+    if not pyproject.exists():
+        return ""
+    deps = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("dependencies", [])
+    return hashlib.sha256("\n".join(sorted(deps)).encode()).hexdigest()[:16]

@@ -38,6 +38,7 @@ def provision(
     chroot_root: Path | None = None,
     wheel: Path | None = None,
     rule_files: list[Path] | None = None,
+    vars_files: list[Path] | None = None,
     limit: str | None = None,
     tags: str | None = None,
     check: bool = False,
@@ -57,6 +58,9 @@ def provision(
     for f in rule_files or []:
         if not f.is_file():
             raise ProvisionError(f"--rules {f}: no such file")
+    for f in vars_files or []:
+        if not f.is_file():
+            raise ProvisionError(f"--vars {f}: no such file (expected YAML of role variables, e.g. baseline_admins)")
     if wheel is not None and not (wheel.is_file() and wheel.suffix == ".whl"):
         raise ProvisionError(f"--wheel {wheel}: expected a dvcops-*.whl file")
     values = secret_store.load(secret_store.needed(catalog), secrets_dir)
@@ -65,5 +69,5 @@ def provision(
     }
     if rule_files:
         extravars["prometheus_rule_files"] = [str(f.resolve()) for f in rule_files]
-    return run_site(inventory, state, secrets=values, extravars=extravars, limit=limit, tags=tags, check=check,
-                    diff=diff, forks=forks, timeout=timeout, on_event=on_event)
+    return run_site(inventory, state, secrets=values, extravars=extravars, vars_files=vars_files, limit=limit,
+                    tags=tags, check=check, diff=diff, forks=forks, timeout=timeout, on_event=on_event)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets as pysecrets
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -93,6 +94,7 @@ def run_site(
     *,
     secrets: dict[str, str] | None = None,
     extravars: dict[str, Any] | None = None,
+    vars_files: list[Path] | None = None,
     limit: str | None = None,
     tags: str | None = None,
     check: bool = False,
@@ -102,7 +104,8 @@ def run_site(
     on_event: EventHandler | None = None,
     playbook: Path | None = None,
 ) -> RunResult:
-    """Apply site.yml (or `playbook`) to the inventory; the result holds the per-host recap."""
+    """Apply site.yml (or `playbook`) to the inventory; the result holds the per-host recap.
+    `vars_files` are YAML files of role variables (e.g. baseline_admins), passed as `-e @file`."""
     run_dir = new_run_dir(state)
     inv_path = write_inventory(inventory, run_dir / "inventory" / "hosts.yml")
     started = time.monotonic()
@@ -124,7 +127,10 @@ def run_site(
             on_event(event)
         return True  # anything else and ansible-runner drops the event: no stats, no artifacts
 
-    cmdline = " ".join(x for x in ("--check" if check else "", "--diff" if diff else "") if x)
+    args = [*(["--check"] if check else []), *(["--diff"] if diff else [])]
+    for f in vars_files or []:
+        args += ["-e", "@" + str(f.resolve())]
+    cmdline = shlex.join(args)
     with secrets_file(secrets or {}) as secrets_path:
         config = RunnerConfig(
             private_data_dir=str(run_dir),
@@ -152,9 +158,10 @@ def run_site(
         for host, n in (stats.get(key) or {}).items():
             if host in per_host:
                 setattr(per_host[host], field, n)
+    processed = set(stats.get("processed") or {})
     result = RunResult(status=str(runner.status), rc=int(runner.rc if runner.rc is not None else -1), check=check,
                        seconds=round(time.monotonic() - started, 2), private_data_dir=run_dir,
-                       hosts=list(per_host.values()))
+                       hosts=[h for name, h in per_host.items() if name in processed])
     if not stats and runner.status == "failed":
         stdout = (result.artifacts / "run" / "stdout")
         tail = stdout.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:] if stdout.exists() else []

@@ -62,6 +62,9 @@ def load(names: list[str], secrets_dir: Path | None, environ: dict[str, str] | N
     env = os.environ if environ is None else environ
     if secrets_dir is not None and not secrets_dir.is_dir():
         raise ProvisionError(f"--secrets-dir {secrets_dir}: not a directory")
+    if secrets_dir is not None and _inside_repo(secrets_dir):
+        raise ProvisionError(f"--secrets-dir {secrets_dir}: secrets must not live in the repository; keep them "
+                             "elsewhere (/etc/dvcops)")
     values: dict[str, str] = {}
     problems: list[str] = []
     for name in names:

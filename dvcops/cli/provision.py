@@ -69,24 +69,24 @@ def provision(
                                                "checkout)", show_default=False)] = None,
     rules: Annotated[list[Path] | None, typer.Option("--rules", help="Extra Prometheus rule file (repeatable), e.g. "
                                                      "from `dvcops probe rules`", show_default=False)] = None,
+    vars_files: Annotated[list[Path] | None, typer.Option("--vars", help="YAML file of role variables (repeatable), "
+                                                          "e.g. baseline_admins, firewall_admin_sources",
+                                                          show_default=False)] = None,
     forks: Annotated[int, typer.Option("--forks", min=1, max=50, help="Hosts worked on in parallel")] = 5,
     timeout: Annotated[int, typer.Option("--timeout", min=10, help="Give up after this many seconds")] = 3600,
     as_json: JsonOpt = False,
     state: StateOpt = None,
 ) -> None:
     """Apply site.yml to the catalogue's hosts. Exit 0 success, 1 failed or unreachable hosts, 2 bad input."""
-    cat = load_catalog(catalog)
-    n_hosts = len(cat.hosts)
+    n_hosts = len(load_catalog(catalog).hosts)
+    options = dict(secrets_dir=secrets_dir, chroot_root=chroot_root, wheel=wheel, rule_files=rules,
+                   vars_files=vars_files, limit=limit, tags=tags, check=check, diff=diff, forks=forks, timeout=timeout)
     if as_json:
-        result = run_provision(catalog, state_dir(state), secrets_dir=secrets_dir, chroot_root=chroot_root,
-                               wheel=wheel, rule_files=rules, limit=limit, tags=tags, check=check, diff=diff,
-                               forks=forks, timeout=timeout)
+        result = run_provision(catalog, state_dir(state), **options)  # type: ignore[arg-type]
         print(recap_json(result))
     else:
         with RichProgress(console, n_hosts) as progress:
-            result = run_provision(catalog, state_dir(state), secrets_dir=secrets_dir, chroot_root=chroot_root,
-                                   wheel=wheel, rule_files=rules, limit=limit, tags=tags, check=check, diff=diff,
-                                   forks=forks, timeout=timeout, on_event=progress)
+            result = run_provision(catalog, state_dir(state), on_event=progress, **options)  # type: ignore[arg-type]
         console.print(recap_table(result))
         for h in result.hosts:
             if h.changed_tasks:
