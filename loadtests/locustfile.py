@@ -97,16 +97,23 @@ def observer(stats: RequestStats) -> Observe:
         if t.metric == "http_reqs":
             return float(e.num_requests) if t.aggregation == "count" else float(e.total_rps)
         if t.percentile is not None:
-            return float(e.get_response_time_percentile(t.percentile))
+            return percentile(e, t.percentile)
         return {"avg": float(e.avg_response_time), "min": float(e.min_response_time or 0),
                 "max": float(e.max_response_time), "med": float(e.median_response_time)}[t.aggregation]
 
     return observe
 
 
+def percentile(e: StatsEntry, fraction: float) -> float:
+    """Locust's percentile, kept within [min, max]: Locust stores times rounded to two significant
+    digits above 100 ms (1568 ms is counted as 1600), so a raw percentile can exceed the slowest request."""
+    value = float(e.get_response_time_percentile(fraction))
+    return max(float(e.min_response_time or 0), min(value, float(e.max_response_time)))
+
+
 def row(e: StatsEntry, name: str | None = None) -> RequestRow:
     n = e.num_requests
-    pct = (lambda p: float(e.get_response_time_percentile(p))) if n else (lambda p: 0.0)
+    pct = (lambda p: percentile(e, p)) if n else (lambda p: 0.0)
     return RequestRow(name=name or e.name, method=e.method or "", requests=n, failures=e.num_failures,
                       fail_ratio=round(e.fail_ratio, 6), avg_ms=round(e.avg_response_time, 2),
                       min_ms=float(e.min_response_time or 0), med_ms=float(e.median_response_time) if n else 0.0,
