@@ -180,7 +180,8 @@ class FindingsStore:
                  host: str | None = None, run_id: int | None = None, now: datetime | None = None) -> list[Finding]:
         """Findings with their status at `now` (default: now), critical first; status None means all."""
         now = now or utcnow()
-        sql, args = "SELECT * FROM findings", []
+        sql = "SELECT * FROM findings"
+        args: list[str | int] = []
         where = []
         if host is not None:
             where.append("host = ?")

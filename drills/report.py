@@ -220,8 +220,9 @@ def build_report(state: StateDir, run_id: int | None = None, *, catalog: Catalog
             timeline=[TimelineRow(at=e.at, event=e.event, inject=e.inject_id, note=e.note, by=e.by) for e in events],
             score=score, findings=by_sev, by_host=by_host,
             waived=[_finding(f, lang) for f in mine if f.status == "waived"],
-            changes={"scan": (record.get("diff") or {}).get("changes", []), "previous_run":
-                     (record.get("diff") or {}).get("previous_run"), "new": new, "fixed": fixed},
+            changes={"scan": (run.summary.get("diff") or {}).get("changes", []),
+                     "scan_changes": (record.get("diff") or {}).get("changes", []),
+                     "previous_run": (run.summary.get("diff") or {}).get("previous_run"), "new": new, "fixed": fixed},
             compliance=compliance, legal={"security_levels": legal.security_levels, "incidents": legal.incidents},
             policy_version=policy.version, incidents=incidents)
     finally:

@@ -63,10 +63,11 @@ def check_exposure(ctx: CheckContext, http: httpx.Client, ep: PlannedEndpoint,
     for page in pages:
         path = page.url.removeprefix(ep.origin)
         obs["paths"][path] = page.status
-        if page.status == 200 and LISTING.search(page.body):
+        listing = LISTING.search(page.body) if page.status == 200 else None
+        if listing:
             out.append(NewFinding(**base, subject=f"{page.url} listing", severity=ctx.policy.for_level(
                 Severity.medium, host.security_level), **texts("directory-listing", path=path),
-                evidence=f"GET {page.url} -> 200 with a directory index ({LISTING.search(page.body).group(0)!r})"))
+                evidence=f"GET {page.url} -> 200 with a directory index ({listing.group(0)!r})"))
 
     for path, (severity, shape) in ADMIN_PATHS.items():
         page = get(ctx, http, ep, path)

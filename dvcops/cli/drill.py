@@ -6,6 +6,7 @@ report.build_report). Exit codes: 0 clean, 1 findings, 2 refused or input error.
 
 from __future__ import annotations
 
+import csv
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from drills.errors import DrillError
-from drills.findings import FindingsStore
+from drills.findings import Finding, FindingsStore
 from drills.plan import DrillPlan, make_plan
 from drills.report import build_report, write_report
 from drills.resolver import Resolver
@@ -127,15 +128,23 @@ def plan(catalog: CatalogOpt, roe: RoeOpt, scenario: ScenarioOpt = None, target:
         print_plan(p)
 
 
+SHOWN = 12
+
+
 def print_outcome(o: RunOutcome) -> None:
-    t = Table(title=f"Run {o.run_id}: {len(o.open)} open findings, {len(o.waived)} waived", title_justify="left")
-    for col in ("severity", "id", "host", "finding", "subject"):
+    counts = ", ".join(f"{n} {s}" for s in ("critical", "high", "medium", "low")
+                       if (n := sum(f.severity.value == s for f in o.open)))
+    t = Table(title=f"Run {o.run_id}: {len(o.open)} open findings ({counts or 'none'}), {len(o.waived)} waived",
+              title_justify="left")
+    for col in ("severity", "id", "host", "finding"):
         t.add_column(col)
-    for f in o.open:
-        t.add_row(f.severity.value, f.id, f.host, f.title, f.subject)
-    for f in o.waived:
-        t.add_row(f"waived ({f.severity.value})", f.id, f.host, f.title, f.subject)
+    for f in o.open[:SHOWN]:
+        t.add_row(f.severity.value, f.id, f.host, f.title)
+    for f in o.waived[:SHOWN]:
+        t.add_row(f"waived ({f.severity.value})", f.id, f.host, f.title)
     console.print(t)
+    if len(o.open) > SHOWN or len(o.waived) > SHOWN:
+        console.print("… all of them: dvcops drill findings (--status all, --json, --csv)")
     if o.diff is not None:
         console.print(f"changes since run {o.diff.previous_run} (ndiff): {len(o.diff.changes)}")
         for c in o.diff.changes:
@@ -226,15 +235,24 @@ def waive(finding: Annotated[str, typer.Argument(help="Finding id, e.g. F-1a2b3c
 
 @app.command()
 def findings(status: Annotated[str, typer.Option(help="open | waived | fixed | all")] = "open",
-             state: StateOpt = None, as_json: JsonOpt = False) -> None:
-    """List findings with their status now (waivers that expired no longer hide anything)."""
+             state: StateOpt = None, as_json: JsonOpt = False,
+             csv_path: Annotated[Path | None, typer.Option("--csv", help="Write a CSV for Excel (UTF-8 with BOM)")]
+             = None,
+             as_of: Annotated[str | None, typer.Option("--as-of", help="Status at this time (ISO; default now)")]
+             = None) -> None:
+    """List findings with their status now, or --as-of a time (a waiver that has expired hides nothing)."""
     if status not in ("open", "waived", "fixed", "all"):
         raise DrillError(f"--status {status!r}: expected open, waived, fixed or all")
     store = FindingsStore(state_dir(state))
     try:
-        items = store.findings(status=None if status == "all" else status)  # type: ignore[arg-type]
+        items = store.findings(status=None if status == "all" else status,  # type: ignore[arg-type]
+                               now=parse_time(as_of, "--as-of") if as_of else None)
     finally:
         store.close()
+    if csv_path is not None:
+        write_csv(items, csv_path)
+        console.print(f"{len(items)} findings ({status}) -> {csv_path}")
+        return
     if as_json:
         print(json.dumps([f.model_dump(mode="json") for f in items], ensure_ascii=False, indent=2))
         return
@@ -244,6 +262,23 @@ def findings(status: Annotated[str, typer.Option(help="open | waived | fixed | a
     for f in items:
         t.add_row(f.id, f.severity.value, f.status, f.host, f.title, _local(f.last_seen))
     console.print(t)
+
+
+CSV_COLUMNS = ["id", "severity", "status", "host", "address", "system", "security_level", "check", "subject",
+               "title", "title_en", "evidence", "remediation", "first_seen", "last_seen", "fixed_at"]
+
+
+def write_csv(items: list[Finding], path: Path) -> None:
+    """Findings as CSV with a BOM, so Excel opens the Vietnamese text correctly."""
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([*CSV_COLUMNS, "waiver_justification", "waiver_approver", "waiver_expires"])
+        for f in items:
+            row = f.model_dump(mode="json")
+            waiver = f.waiver
+            writer.writerow([row[c] if row[c] is not None else "" for c in CSV_COLUMNS]
+                            + ([waiver.justification, waiver.approver, waiver.expires.isoformat()] if waiver
+                               else ["", "", ""]))
 
 
 @app.command()
@@ -300,7 +335,7 @@ def demo_step(ctx: DemoContext) -> None:
     finally:
         store.close()
     end_exercise(ctx.state, outcome.run_id, ctx.lab)
-    paths = []
+    paths: list[Path] = []
     for code in ("vi", "en"):
         paths += write_report(build_report(ctx.state, outcome.run_id, catalog=ctx.catalog, lang=code),  # type: ignore[arg-type]
                               outcome.folder)

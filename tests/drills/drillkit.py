@@ -101,15 +101,20 @@ class Listeners:
                 with self.lock:
                     self.accepted[skey.data] += 1
                     banner = self.banners.get(skey.data, b"")
-                try:
-                    conn.settimeout(0.5)
-                    if banner:
-                        conn.sendall(banner)
-                    conn.recv(1024)
-                except OSError:
-                    pass
-                finally:
-                    conn.close()
+                threading.Thread(target=self._talk, args=(conn, banner), daemon=True).start()
+
+    @staticmethod
+    def _talk(conn: socket.socket, banner: bytes) -> None:
+        """Like a real service: greet, wait briefly for a request, hang up (one thread per connection)."""
+        try:
+            conn.settimeout(1.0)
+            if banner:
+                conn.sendall(banner)
+            conn.recv(1024)
+        except OSError:
+            pass
+        finally:
+            conn.close()
 
     def close(self) -> None:
         self.stop.set()

@@ -17,9 +17,13 @@ from typing import Any
 
 import nmap
 import pytest
-from drillkit import FTP, PREFIX, SSH_92, SSH_96, Listeners, write_catalog, write_roe
+from drillkit import FTP, PREFIX, SSH_92, SSH_96, Listeners, window, write_catalog, write_roe
 
 from drills.findings import FindingsStore
+from drills.roe import load_roe
+from drills.runner import run_drill
+from dvcops.catalog import load_catalog
+from dvcops.state import StateDir
 from tests.conftest import run_dvcops
 
 pytestmark = pytest.mark.slow
@@ -193,7 +197,7 @@ def test_plan_lists_hosts_ports_checks_and_touches_nothing(lab61: Path, listener
 
 
 def test_a_waiver_hides_its_finding_until_it_expires(lab61: Path, tmp_path: Path) -> None:
-    roe = write_roe(tmp_path / "roe.yml")
+    roe = write_roe(tmp_path / "roe.yml", window=window(end=timedelta(hours=4)))
     state = tmp_path / "state"
     code, first = run_json(lab61, roe, state, "app-2")
     assert code == 1 and [f["subject"] for f in first["open"]] == ["20500/tcp"]
@@ -208,21 +212,32 @@ def test_a_waiver_hides_its_finding_until_it_expires(lab61: Path, tmp_path: Path
                 state=state)
     assert bad.returncode == 2 and "no such finding" in bad.stderr
 
-    expires = datetime.now(UTC) + timedelta(seconds=8)
+    expires = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
     ok = drill("waive", fid, "--justification", "FTP nội bộ, chờ gỡ bỏ trong đợt bảo trì",
                "--approver", "Trưởng phòng ATTT", "--expires", expires.isoformat(), state=state)
     assert ok.returncode == 0, ok.stderr
     code, second = run_json(lab61, roe, state, "app-2")
     assert code == 0 and second["open"] == [] and [f["id"] for f in second["waived"]] == [fid]
     assert second["waived"][0]["waiver"]["approver"] == "Trưởng phòng ATTT"
-    listed = json.loads(drill("findings", "--status", "open", "--json", state=state).stdout)
-    assert listed == []
 
-    time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.5)
-    listed = json.loads(drill("findings", "--status", "open", "--json", state=state).stdout)
-    assert [f["id"] for f in listed] == [fid]  # the expired waiver no longer hides it, even before a new run
-    code, third = run_json(lab61, roe, state, "app-2")
-    assert code == 1 and [f["id"] for f in third["open"]] == [fid]
+    def listed(*extra: str) -> list[str]:
+        res = drill("findings", "--status", "open", "--json", *extra, state=state)
+        assert res.returncode == 0, res.stderr
+        return [f["id"] for f in json.loads(res.stdout)]
+
+    assert listed() == []
+    assert listed("--as-of", (expires - timedelta(seconds=1)).isoformat()) == []
+    assert listed("--as-of", expires.isoformat()) == [fid]  # the expired waiver no longer hides it
+    # a real scan after the expiry (the run's clock starts an hour and a minute from now)
+    after = run_drill(load_catalog(lab61), load_roe(roe), StateDir(state), targets=["app-2"],
+                      now=expires + timedelta(minutes=1))
+    assert after.exit_code == 1 and [f.id for f in after.open] == [fid] and after.waived == []
+
+    csv_file = tmp_path / "findings.csv"
+    assert drill("findings", "--status", "all", "--csv", str(csv_file), state=state).returncode == 0
+    raw = csv_file.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfid,severity,status") and "FTP nội bộ, chờ gỡ bỏ".encode() in raw
+    assert f"{fid},low,waived,app-2".encode() in raw and "Trưởng phòng ATTT".encode() in raw
 
 
 def test_nmap_errors_hidden_by_python_nmap_are_surfaced(lab61: Path, tmp_path: Path) -> None:
@@ -246,3 +261,27 @@ def test_nmap_errors_hidden_by_python_nmap_are_surfaced(lab61: Path, tmp_path: P
     store = FindingsStore(tmp_path / "st")
     assert [r.status for r in store.runs()] == ["error"]
     store.close()
+
+
+def test_scan_type_and_privilege_are_recorded_and_only_like_is_diffed(lab61: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from drills.plan import scan_type
+
+    state = tmp_path / "state"
+    code, syn = run_json(lab61, write_roe(tmp_path / "syn.yml"), state, "app-2")
+    connect_roe = write_roe(tmp_path / "connect.yml", scan={"type": "connect"})
+    code, first = run_json(lab61, connect_roe, state, "app-2")
+    assert first["diff"] is None  # a connect scan is not compared with the earlier SYN scan
+    code, second = run_json(lab61, connect_roe, state, "app-2")
+    assert second["diff"] == []  # ... but with the earlier connect scan: nothing changed
+    store = FindingsStore(state)
+    kinds = [(r.summary["scan"]["scan_type"], r.scan_kind) for r in store.runs()]
+    assert kinds == [("syn", "syn+sV"), ("connect", "connect+sV"), ("connect", "connect+sV")]
+    assert " -sT " in store.run(second["run_id"]).summary["scan"]["command_line"]
+    store.close()
+
+    # not root: nmap cannot send raw SYNs, so the drill falls back to a connect scan and says so
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    kind, privileged, warnings = scan_type(load_roe(write_roe(tmp_path / "want-syn.yml", scan={"type": "syn"})))
+    assert (kind, privileged) == ("connect", False) and "falling back to a connect scan (-sT)" in warnings[0]
+    assert scan_type(load_roe(tmp_path / "syn.yml"))[:2] == ("connect", False)
