@@ -25,19 +25,21 @@ app = typer.Typer(help="Load tests: Locust users, k6-style thresholds, a pass/fa
                   no_args_is_help=True)
 
 
+def _say(text: str, style: str | None = None) -> None:
+    """One verdict line, never wrapped (people grep these lines and paste them into records)."""
+    console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+
+
 def _print_verdict(v: Verdict, run_dir: Path) -> None:
     lines = summary_lines(v)
-    style = {"pass": "bold green", "fail": "bold red"}.get(v.verdict, "bold yellow")
-    console.print(lines[0], style=style, markup=False, highlight=False)
+    _say(lines[0], {"pass": "bold green", "fail": "bold red"}.get(v.verdict, "bold yellow"))
     for line in lines[1:]:
-        console.print(line, markup=False, highlight=False)
+        _say(line)
     for e in v.errors[:3]:
-        console.print(f"  error: {e}", markup=False, highlight=False)
+        _say(f"  error: {e}")
     if v.workers:
-        shares = ", ".join(f"{w.requests}" for w in v.workers)
-        console.print(f"Workers: {len(v.workers)} ({shares} requests)", markup=False)
-    console.print(f"Run directory: {run_dir} ({VERDICT_FILE}, report.html, locust_stats.csv)", markup=False,
-                  highlight=False)
+        _say(f"Workers: {len(v.workers)} ({', '.join(str(w.requests) for w in v.workers)} requests)")
+    _say(f"Run directory: {run_dir} ({VERDICT_FILE}, report.html, locust_stats.csv)")
 
 
 @app.command("run")
@@ -132,7 +134,7 @@ def thresholds_cmd(file: Annotated[str, typer.Argument(help="default|peak or a t
     """Validate a thresholds file and list what it asks (exit 2 naming file and line when malformed)."""
     for t in load_thresholds(file):
         abort = f" (abortOnFail after {t.delay_abort_eval:g}s)" if t.abort_on_fail else ""
-        console.print(f"{t.key}: {t.expression}{abort}", markup=False, highlight=False)
+        _say(f"{t.key}: {t.expression}{abort}")
 
 
 def demo_step(ctx: DemoContext) -> None:
@@ -152,6 +154,6 @@ def demo_step(ctx: DemoContext) -> None:
         return
     assert result.verdict is not None
     for line in summary_lines(result.verdict):
-        ctx.console.print(line, markup=False, highlight=False)
+        ctx.console.print(line, markup=False, highlight=False, soft_wrap=True)
     ctx.outputs["Load test (smoke) run"] = str(result.run_dir)
     ctx.outputs["Load test verdict"] = f"{result.verdict.verdict} — {result.run_dir / VERDICT_FILE}"
