@@ -29,6 +29,7 @@ from drills.roe import RoE, Scope
 from drills.scenarios import Scenario
 from drills.timeline import Event, Timeline
 from dvcops.catalog import Catalog
+from dvcops.errors import DvcopsError
 from dvcops.state import StateDir
 
 MAX_INJECT_WAIT = timedelta(hours=12)
@@ -98,8 +99,11 @@ def run_drill(catalog: Catalog, roe: RoE, state: StateDir, *, scenario: Scenario
         f"{len(plan.endpoints)} endpoints; RoE {roe.name!r}, approval {roe.approval.reference}")
     try:
         outcome = _execute(catalog, roe, state, store, scope, plan, run_id, folder, scenario, lab, clock, say)
-    except DrillError as exc:
+    except DvcopsError as exc:  # nmap failed, the lab refused an action...: the run is recorded as failed
         store.finish_run(run_id, finished=clock(), exit_code=2, summary={"error": exc.lines}, status="error")
+        raise
+    except BaseException as exc:  # a bug or Ctrl-C: still never leave a run "running"
+        store.finish_run(run_id, finished=clock(), exit_code=2, summary={"error": [repr(exc)]}, status="error")
         raise
     finally:
         store.close()

@@ -162,6 +162,9 @@ def run(catalog: CatalogOpt, roe: RoeOpt, scenario: ScenarioOpt = None, target: 
     st = state_dir(state)
     sc = load_scenario(scenario) if scenario else None
     lab = Lab(StateDir(lab_state) if lab_state else st) if sc and any(i.action for i in sc.injects) else None
+    if lab is not None and lab.pid() is None:
+        raise DrillError(f"scenario {sc.id if sc else ''} acts on the lab, but no lab runs in {lab.folder}: "
+                         "start it with `dvcops lab up` or give --lab-state")
     rules = load_roe(roe)
     outcome = run_drill(load_catalog(catalog), rules, st, scenario=sc, targets=target, lab=lab,
                         resolver=Resolver(resolver, rules.names) if resolver else None,

@@ -98,3 +98,17 @@ def test_resolver_through_our_dns_server(test_dns: str) -> None:
     assert r.resolve("outside.drill.test") == ["127.0.61.200"]
     with pytest.raises(DrillError, match=r"^target 'nope.drill.test': no such name \(NXDOMAIN from 127.0.61.53"):
         r.resolve("nope.drill.test")
+
+
+def test_example_rules_of_engagement_plan_without_asking_any_server() -> None:
+    from drills.plan import make_plan
+
+    root = Path(__file__).resolve().parents[2]
+    lab = load_roe(root / "examples" / "roe-lab.yml")
+    assert lab.resolver == "127.0.10.53:5353" and lab.portspec == "8000,8080,8443,15432,16379-16380"
+    roe = load_roe(root / "examples" / "roe-ha-giang.yml")
+    plan = make_plan(load_catalog(root / "examples" / "ha-giang.yml"), roe, now=datetime.now(UTC))
+    assert not plan.window_open  # a past window: the example can be planned, never run
+    assert [h.name for h in plan.hosts] == ["portal-1", "portal-2", "dvc-app-1", "dvc-app-2"]
+    assert {s.what: s.why for s in plan.skipped}["host dvc-app-3 (10.20.2.23)"] == "denied by rule 3 (deny dvc-app-3)"
+    assert [e.origin for e in plan.endpoints] == ["https://hagiang.example:443", "https://dichvucong.hagiang.example:443"]

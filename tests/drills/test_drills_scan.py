@@ -285,3 +285,19 @@ def test_scan_type_and_privilege_are_recorded_and_only_like_is_diffed(lab61: Pat
     kind, privileged, warnings = scan_type(load_roe(write_roe(tmp_path / "want-syn.yml", scan={"type": "syn"})))
     assert (kind, privileged) == ("connect", False) and "falling back to a connect scan (-sT)" in warnings[0]
     assert scan_type(load_roe(tmp_path / "syn.yml"))[:2] == ("connect", False)
+
+
+def test_a_scenario_needing_the_lab_is_refused_when_no_lab_runs(lab61: Path, packets: Any, tmp_path: Path) -> None:
+    counter = packets([WEB])
+    scenario = tmp_path / "sc.yml"
+    scenario.write_text("version: 1\nid: mo-cong\nname: Mở cổng\ntargets: [web-dmz]\ninjects:\n"
+                        "  - {id: a, at: 0s, title: t, red: r,\n"
+                        "     action: {action: open-port, host: web-dmz, port: 20500},\n"
+                        "     expect: {detection: d, response: r, detect_within: 1m, respond_within: 1m}}\n",
+                        encoding="utf-8")
+    res = drill("run", "--catalog", str(lab61), "--roe", str(write_roe(tmp_path / "roe.yml")), "--scenario",
+                str(scenario), "--lab-state", str(tmp_path / "no-lab"), state=tmp_path / "state")
+    assert res.returncode == 2
+    assert res.stderr.strip() == (f"scenario mo-cong acts on the lab, but no lab runs in {tmp_path / 'no-lab' / 'lab'}:"
+                                  " start it with `dvcops lab up` or give --lab-state")
+    assert counter.counts() == {WEB: 0}
