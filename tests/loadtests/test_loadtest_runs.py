@@ -117,7 +117,7 @@ def test_the_same_thresholds_against_a_server_failing_5_percent_exit_1(files: di
     assert missed.threshold == "http_req_failed: rate<0.01"
     assert missed.observed is not None and 0.03 <= missed.observed <= 0.07
     assert verdict.missed == [missed.message] and "observed 0.0" in missed.message
-    assert verdict.totals.failures == served_errors
+    assert served_errors - 2 <= verdict.totals.failures <= served_errors  # less any cut off at the stop
     assert any("500" in e for e in verdict.errors)
 
 
