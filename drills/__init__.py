@@ -13,4 +13,6 @@ A map of the package, in the order a run uses it:
 - `timeline.py`   inject, detection and response times, time-to-detect/-respond and the score
 - `runner.py`     one run end to end; `report.py` the after-action report (HTML and JSON)
 - `policy.py`     severity rules, port classes and legal references as versioned data (`policy.yml`)
+- `messages.py`   finding titles and remediation in Vietnamese and English
+- `db.py`         the SQLite file in the state dir; `yamlfile.py` YAML -> pydantic with file:line errors
 """

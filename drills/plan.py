@@ -143,12 +143,8 @@ def _explicit_hosts(catalog: Catalog, wanted: list[str], scope: Scope, resolver:
             else:
                 hosts.append(h)
             continue
-        via: list[str] = []
-        if is_address(target):
-            addresses = resolver.resolve(target)
-        else:
-            addresses = resolver.resolve(target)
-            via = [target]
+        via = [] if is_address(target) else [target]  # a name: its addresses are checked on their own
+        addresses = resolver.resolve(target)
         bad = [(a, scope.decide(a, via)) for a in addresses]
         bad = [(a, d) for a, d in bad if not d.allowed]
         if bad:

@@ -115,7 +115,8 @@ class AfterActionReport(BaseModel):
     incidents: list[IncidentDraft]
 
 
-def _catalog(store: FindingsStore, run_path: str | None, catalog: Catalog | None) -> Catalog | None:
+def _catalog(run_path: str | None, catalog: Catalog | None) -> Catalog | None:
+    """The catalogue given, else the one the run used if it is still there (for compliance per system)."""
     if catalog is not None:
         return catalog
     if run_path and Path(run_path).exists():
@@ -170,7 +171,7 @@ def build_report(state: StateDir, run_id: int | None = None, *, catalog: Catalog
         record_path = Path(run.summary.get("folder", "")) / "run.json"
         record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.is_file() else {}
         plan = record.get("plan", {})
-        cat = _catalog(store, run.catalog_path, catalog)
+        cat = _catalog(run.catalog_path, catalog)
         timeline = Timeline(store)
         events = timeline.events(run_id)
         scenario = score = None
