@@ -36,6 +36,7 @@ class DemoContext:
 
 STEPS: list[tuple[str, str]] = [
     ("Catalogue", "dvcops.cli.catalog:demo_step"),
+    ("Probes", "dvcops.cli.probe:demo_step"),
     ("Playbooks", "dvcops.cli.provision:demo_step"),
     ("Survey", "dvcops.cli.survey:demo_step"),
     ("Load test", "dvcops.cli.loadtest:demo_step"),

@@ -35,6 +35,13 @@ def _state_at(t: float, maintenance: Sequence[Span], unknown: Sequence[Span], ou
     return "up"
 
 
+def _copy(counts: Counts | None) -> Counts:
+    fresh = Counts()
+    if counts is not None:
+        fresh.merge(counts)
+    return fresh
+
+
 def segments(start: float, end: float, outages: Sequence[Span], maintenance: Sequence[Span],
              unknown: Sequence[Span]) -> list[tuple[float, float, str]]:
     """[start, end) cut into maximal spans of one state."""
@@ -63,6 +70,8 @@ def series(start: float, end: float, every: float, outages: Sequence[Span] = (),
         return max(0, math.ceil((t - start) / every - 1e-9))
 
     hourly: dict[int, Counts] = {}
+    whole: dict[tuple[str, int], Counts] = {}
+    """Hours wholly inside one span share one (read-only) Counts: a year is 8,760 hours, mostly alike."""
     incidents: list[Outage] = []
     open_: list[float] | None = None  # [start, last_failure, failures]
     last_at = last_state = None
@@ -73,11 +82,20 @@ def series(start: float, end: float, every: float, outages: Sequence[Span] = (),
         k = ka
         while k < kb:
             hour = int((start + k * every) // 3600) * 3600
-            k_next = min(kb, first_index(hour + 3600))
-            counts = hourly.get(hour)
-            if counts is None:
-                counts = hourly[hour] = Counts()
-            counts.add(state, latency if state == "up" else None, k_next - k)
+            hour_end = first_index(hour + 3600)
+            k_next = min(kb, hour_end)
+            n = k_next - k
+            if hour not in hourly and k == first_index(hour) and k_next == hour_end:
+                shared = whole.get((state, n))
+                if shared is None:
+                    shared = whole[(state, n)] = Counts()
+                    shared.add(state, latency if state == "up" else None, n)
+                hourly[hour] = shared
+            else:
+                counts = hourly.get(hour)
+                if counts is None or any(counts is c for c in whole.values()):
+                    counts = hourly[hour] = _copy(counts)
+                counts.add(state, latency if state == "up" else None, n)
             k = k_next
         first, last = start + ka * every, start + (kb - 1) * every
         if state == "down":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
@@ -55,9 +56,25 @@ def check_ca_files(targets: Sequence[Target]) -> None:
             raise ProbeError(f"defaults.ca_file: {ca} does not exist (a PEM bundle of the CAs to trust)")
 
 
+def fd_budget(concurrency: int) -> int:
+    """Raise the soft open-files limit so `concurrency` probes fit (a probe holds at most two sockets:
+    the connection and a DNS query, or the second TLS handshake); return the concurrency that fits."""
+    need = concurrency * 2 + 64
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < need:
+        new = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        soft = new
+    fits = concurrency if soft == resource.RLIM_INFINITY else max(1, (soft - 64) // 2)
+    if fits < concurrency:
+        log.warning("open-files limit %d allows %d probes at once, not %d", soft, fits, concurrency)
+    return min(concurrency, fits)
+
+
 class Prober:
     def __init__(self, targets: Sequence[Target], settings: ProbeSettings | None = None) -> None:
         self.settings = settings or ProbeSettings()
+        self.concurrency = fd_budget(self.settings.concurrency)
         self.targets = list(targets)
         check_ca_files(self.targets)
         self.env = CheckEnv(max_body_bytes=self.settings.max_body_bytes, max_redirects=self.settings.max_redirects,
@@ -67,6 +84,7 @@ class Prober:
         self.canary_up = True
         """The canary's last verdict (True when there is no canary)."""
         self._slots: asyncio.Semaphore | None = None
+        self._slots_loop: asyncio.AbstractEventLoop | None = None
 
     def replace_targets(self, targets: Sequence[Target]) -> None:
         check_ca_files(targets)
@@ -74,8 +92,10 @@ class Prober:
 
     @property
     def slots(self) -> asyncio.Semaphore:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.settings.concurrency)
+        """The concurrency bound, one per event loop (each `asyncio.run` has its own)."""
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots_loop is not loop:
+            self._slots, self._slots_loop = asyncio.Semaphore(self.concurrency), loop
         return self._slots
 
     async def observe(self, target: Target) -> tuple[Observed, Verdict]:

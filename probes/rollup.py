@@ -9,6 +9,7 @@ histogram like Prometheus's histogram_quantile, then clamped to the smallest and
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, math.inf)
@@ -16,10 +17,8 @@ BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5
 
 
 def bucket_of(latency: float) -> int:
-    for i, bound in enumerate(BUCKETS):
-        if latency <= bound:
-            return i
-    return len(BUCKETS) - 1
+    """Index of the first bucket whose upper bound is >= latency."""
+    return min(bisect_left(BUCKETS, latency), len(BUCKETS) - 1)
 
 
 @dataclass
@@ -72,13 +71,17 @@ class Counts:
         self.successes += other.successes
         self.unknowns += other.unknowns
         self.maintenance += other.maintenance
-        self.lat_count += other.lat_count
-        self.lat_sum += other.lat_sum
-        for bound in (other.lat_min, other.lat_max):
-            if bound is not None:
-                self.lat_min = bound if self.lat_min is None else min(self.lat_min, bound)
-                self.lat_max = bound if self.lat_max is None else max(self.lat_max, bound)
-        self.buckets = [a + b for a, b in zip(self.buckets, other.buckets, strict=True)]
+        if other.lat_count:
+            self.lat_count += other.lat_count
+            self.lat_sum += other.lat_sum
+            for bound in (other.lat_min, other.lat_max):
+                if bound is not None:
+                    self.lat_min = bound if self.lat_min is None else min(self.lat_min, bound)
+                    self.lat_max = bound if self.lat_max is None else max(self.lat_max, bound)
+            buckets = self.buckets
+            for i, n in enumerate(other.buckets):
+                if n:
+                    buckets[i] += n
 
     @property
     def mean_latency(self) -> float | None:

@@ -13,8 +13,10 @@ from probes.errors import ProbeError
 class ProbeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DVCOPS_PROBE_", extra="ignore")
 
-    concurrency: int = Field(256, ge=1, le=10_000)
-    """Probes in flight at once. Bounded so a big catalogue never exhausts sockets (DVCOPS_PROBE_CONCURRENCY)."""
+    concurrency: int = Field(1024, ge=1, le=10_000)
+    """Probes in flight at once (DVCOPS_PROBE_CONCURRENCY). Bounded so a big catalogue never exhausts
+    sockets; high enough that a cycle of 1,000 endpoints starts every probe at once, so hung targets
+    cost their own timeout and nothing more. The open-files limit is raised to fit."""
     canary: str | None = None
     """Connectivity canary URL (e.g. tcp://10.0.0.1:53). While it fails, results are `unknown`, not charged."""
     canary_interval: float = Field(10.0, gt=0)

@@ -1,9 +1,10 @@
 """The SQLite file behind probes/history.py: schema, batched writes, retention and period reads.
 
 One file in the state dir (`probes/history.sqlite`, WAL so the report reads while the prober
-writes). Per endpoint it keeps hourly roll-ups (kept `hourly_days`, 400 by default: 13 months),
-daily roll-ups by local calendar day (kept for years; an annual query reads 365 rows per endpoint),
-incidents, the latest certificate, and raw results for `raw_days`.
+writes). Per endpoint it keeps roll-ups by UTC hour (kept `hourly_days`, 400 by default: 13
+months), by local calendar day and by local calendar month (kept for good: reporting periods are
+whole months, so a year is 12 rows per endpoint), incidents, the latest certificate, and raw
+results for `raw_days`. A period is read from the coarsest roll-ups that fit inside it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -49,6 +50,14 @@ CREATE TABLE IF NOT EXISTS daily (
     lat_count INTEGER NOT NULL, lat_sum REAL NOT NULL, lat_min REAL, lat_max REAL,
     {", ".join(f"{b} INTEGER NOT NULL" for b in _B)},
     PRIMARY KEY (day, endpoint_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS monthly (
+    month INTEGER NOT NULL,         -- epoch seconds of local midnight on the 1st of the month
+    endpoint_id INTEGER NOT NULL,
+    attempts INTEGER NOT NULL, successes INTEGER NOT NULL, unknowns INTEGER NOT NULL, maintenance INTEGER NOT NULL,
+    lat_count INTEGER NOT NULL, lat_sum REAL NOT NULL, lat_min REAL, lat_max REAL,
+    {", ".join(f"{b} INTEGER NOT NULL" for b in _B)},
+    PRIMARY KEY (month, endpoint_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS incidents (
     id INTEGER PRIMARY KEY,
@@ -121,6 +130,7 @@ class SqliteStore:
         """Daily rows are local days of the zone the file was created with; it never changes."""
         self._ids: dict[tuple[str, str], int] = {}
         self._days: dict[int, int] = {}
+        self._months: dict[int, int] = {}
         self._pruned = 0.0
 
     def close(self) -> None:
@@ -139,13 +149,30 @@ class SqliteStore:
             self._days[hour] = day
         return day
 
+    def month_of(self, t: float) -> int:
+        """Epoch seconds of local midnight on the 1st of t's month."""
+        day = self.day_of(t)
+        month = self._months.get(day)
+        if month is None:
+            month = int(datetime.fromtimestamp(day, self.tz).replace(day=1).timestamp())
+            self._months[day] = month
+        return month
+
+    def _next(self, t: float, start_of: Callable[[float], int], step: Callable[[datetime], datetime]) -> float:
+        begin = start_of(t)
+        if begin >= t:
+            return begin
+        return step(datetime.fromtimestamp(begin, self.tz)).timestamp()
+
     def next_midnight(self, t: float) -> float:
         """The first local midnight at or after t."""
-        day = self.day_of(t)
-        if day >= t:
-            return day
-        local = datetime.fromtimestamp(day, self.tz)
-        return (datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), self.tz)).timestamp()
+        return self._next(t, self.day_of, lambda d: datetime.combine(d.date() + timedelta(days=1),
+                                                                     datetime.min.time(), self.tz))
+
+    def next_month(self, t: float) -> float:
+        """The first local month start at or after t."""
+        return self._next(t, self.month_of, lambda d: d.replace(year=d.year + d.month // 12,
+                                                                month=d.month % 12 + 1))
 
     # ------------------------------------------------------------------ writes
 
@@ -166,6 +193,7 @@ class SqliteStore:
         """Add attempts: roll-ups, incidents, latest certificate and raw rows, in one transaction."""
         hourly: dict[tuple[int, int], Counts] = {}
         daily: dict[tuple[int, int], Counts] = {}
+        monthly: dict[tuple[int, int], Counts] = {}
         with self.lock:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
@@ -174,7 +202,8 @@ class SqliteStore:
                     samples = sorted(samples, key=lambda s: s.at)
                     for s in samples:
                         hour = int(s.at // 3600) * 3600
-                        for table, key in ((hourly, (hour, eid)), (daily, (self.day_of(s.at), eid))):
+                        for table, key in ((hourly, (hour, eid)), (daily, (self.day_of(s.at), eid)),
+                                           (monthly, (self.month_of(s.at), eid))):
                             counts = table.get(key)
                             if counts is None:
                                 counts = table[key] = Counts()
@@ -186,16 +215,17 @@ class SqliteStore:
                             "INSERT INTO raw VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                             [(s.at, eid, s.state, s.reason, s.error, s.status_code, s.latency, s.cert_expiry)
                              for s in samples])
-                self._flush(hourly, daily)
+                self._flush(hourly, daily, monthly)
                 self.conn.execute("COMMIT")
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
         self.prune()
 
-    def _flush(self, hourly: dict[tuple[int, int], Counts], daily: dict[tuple[int, int], Counts]) -> None:
-        self.conn.executemany(_upsert("hourly", "hour"), [(k[0], k[1], *_row(c)) for k, c in hourly.items()])
-        self.conn.executemany(_upsert("daily", "day"), [(k[0], k[1], *_row(c)) for k, c in daily.items()])
+    def _flush(self, hourly: dict[tuple[int, int], Counts], daily: dict[tuple[int, int], Counts],
+               monthly: dict[tuple[int, int], Counts]) -> None:
+        for table, key, rows in (("hourly", "hour", hourly), ("daily", "day", daily), ("monthly", "month", monthly)):
+            self.conn.executemany(_upsert(table, key), [(k[0], k[1], *_row(c)) for k, c in rows.items()])
 
     def _track_incidents(self, eid: int, samples: list[Sample]) -> None:
         """Open an incident at the first charged failure, close it at the next success or maintenance."""
@@ -232,8 +262,9 @@ class SqliteStore:
 
     def write_rollups(self, labels: Labels, hourly: dict[int, Counts], outages: list[Outage],
                       last_at: float | None, last_state: str | None) -> None:
-        """Write hourly counts (daily ones are derived) and closed or open incidents directly."""
+        """Write hourly counts (daily and monthly ones are derived) and closed or open incidents directly."""
         daily: dict[tuple[int, int], Counts] = {}
+        monthly: dict[tuple[int, int], Counts] = {}
         with self.lock:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
@@ -243,7 +274,12 @@ class SqliteStore:
                     if key not in daily:
                         daily[key] = Counts()
                     daily[key].merge(counts)
-                self._flush({(h, eid): c for h, c in hourly.items()}, daily)
+                for (day, _), counts in daily.items():
+                    key = (self.month_of(day), eid)
+                    if key not in monthly:
+                        monthly[key] = Counts()
+                    monthly[key].merge(counts)
+                self._flush({(h, eid): c for h, c in hourly.items()}, daily, monthly)
                 self.conn.executemany(
                     'INSERT INTO incidents (endpoint_id, start, "end", last_failure, failures, reason) '
                     "VALUES (?, ?, ?, ?, ?, ?)",
@@ -268,12 +304,27 @@ class SqliteStore:
 
     # ------------------------------------------------------------------ reads
 
+    def pieces(self, start: float, end: float) -> list[tuple[str, float, float]]:
+        """[start, end) cut into (table, from, to): whole local months, then whole local days, whole
+        hours and, at the edges, minutes (from raw results)."""
+        h0, h1 = math.ceil(start / 3600) * 3600, math.floor(end / 3600) * 3600
+        if h0 >= h1:
+            return [("raw", start, end)]
+        out = [("raw", start, h0), ("raw", h1, end)]
+        d0, d1 = self.next_midnight(h0), float(self.day_of(h1))
+        if d0 >= d1:
+            return [*out, ("hourly", h0, h1)]
+        out += [("hourly", h0, d0), ("hourly", d1, h1)]
+        m0, m1 = self.next_month(d0), float(self.month_of(d1))
+        if m0 >= m1:
+            return [*out, ("daily", d0, d1)]
+        return [*out, ("daily", d0, m0), ("daily", m1, d1), ("monthly", m0, m1)]
+
     def collect(self, start: float, end: float) -> list[EndpointPeriod]:
         """Every endpoint's counts, outages and latest certificate over [start, end).
 
-        Whole local days come from the daily roll-up, whole hours around them from the hourly one,
-        and the minutes before the first and after the last whole hour from raw results (so those
-        edges are exact while raw results are kept, `raw_days`, and empty after).
+        Read from the coarsest roll-ups inside the range (see `pieces`): the minute edges come from
+        raw results, so they are exact while those are kept (`raw_days`) and empty after.
         """
         with self.lock:
             eps = {row[0]: EndpointPeriod(service=row[1], agency=row[2], level=row[3], endpoint=row[4],
@@ -283,33 +334,21 @@ class SqliteStore:
                                                 "cert_seen_at, cert_subject, last_at FROM endpoints")}
             cols = ", ".join(f"sum({c})" if c not in ("lat_min", "lat_max") else f"{c[4:]}({c})"
                              for c in _COUNT_COLS)
-            first_hour, last_hour = math.ceil(start / 3600) * 3600, math.floor(end / 3600) * 3600
-            raw_edges = [(start, min(first_hour, end)), (max(last_hour, start), end)]
-            if first_hour >= last_hour:
-                raw_edges, first_hour, last_hour = [(start, end)], 0, 0
-            first_day, last_day = self.next_midnight(first_hour), self.next_midnight(last_hour)
-            if last_day > last_hour:
-                last_day = self.day_of(last_hour)
-            ranges: list[tuple[str, str, float, float]] = []
-            if first_day < last_day:
-                ranges += [("daily", "day", first_day, last_day), ("hourly", "hour", first_hour, first_day),
-                           ("hourly", "hour", last_day, last_hour)]
-            else:
-                ranges.append(("hourly", "hour", first_hour, last_hour))
-            for table, key, lo, hi in ranges:
+            keys = {"hourly": "hour", "daily": "day", "monthly": "month"}
+            for table, lo, hi in self.pieces(start, end):
                 if lo >= hi:
                     continue
+                if table == "raw":
+                    for eid, state, latency in self.conn.execute(
+                            "SELECT endpoint_id, state, duration FROM raw WHERE at >= ? AND at < ?", (lo, hi)):
+                        if eid in eps:
+                            eps[eid].counts.add(state, latency)
+                    continue
+                key = keys[table]
                 for row in self.conn.execute(f"SELECT endpoint_id, {cols} FROM {table} WHERE {key} >= ? "
                                              f"AND {key} < ? GROUP BY endpoint_id", (lo, hi)):
                     if row[0] in eps:
                         eps[row[0]].counts.merge(_counts(row[1:]))
-            for lo, hi in sorted(set(raw_edges)):
-                if lo >= hi:
-                    continue
-                for eid, state, latency in self.conn.execute(
-                        "SELECT endpoint_id, state, duration FROM raw WHERE at >= ? AND at < ?", (lo, hi)):
-                    if eid in eps:
-                        eps[eid].counts.add(state, latency)
             for eid, s, e, reason, last_failure in self.conn.execute(
                     'SELECT endpoint_id, start, "end", reason, last_failure FROM incidents '
                     'WHERE start < ? AND ("end" IS NULL OR "end" > ?) ORDER BY start', (end, start)):

@@ -36,7 +36,7 @@ CanaryOpt = Annotated[str | None, typer.Option(
     help="Connectivity canary URL (tcp://, http(s)://, tls://, dns://); while it fails results are 'unknown'")]
 ResolverOpt = Annotated[str | None, typer.Option(
     help="DNS resolver ADDRESS[:PORT] for endpoints that name none (default: the system's)")]
-ConcurrencyOpt = Annotated[int | None, typer.Option(help="Probes in flight at once (default 256)")]
+ConcurrencyOpt = Annotated[int | None, typer.Option(help="Probes in flight at once (default 1024)")]
 RecordOpt = Annotated[bool, typer.Option("--record/--no-record", help="Write results to the history file")]
 
 

@@ -103,3 +103,9 @@ def test_first_probe_offsets_are_spread_and_stable() -> None:
     assert offsets == [Prober(targets).first_offset(t) for t in targets]
     assert all(0 <= o < 60 for o in offsets)
     assert sum(o < 30 for o in offsets) in range(70, 131)  # roughly half in each half of the interval
+
+
+def test_one_prober_serves_several_event_loops() -> None:
+    """The CLI and the demo call asyncio.run(prober.cycle()) more than once."""
+    prober = Prober([target(OK)], ProbeSettings(concurrency=2))
+    assert [asyncio.run(prober.cycle())[0].success for _ in range(3)] == [True, True, True]

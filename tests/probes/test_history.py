@@ -190,3 +190,31 @@ def test_bad_input_is_a_probe_error(history: History) -> None:
     _june(history)
     with pytest.raises(ProbeError, match="no probe history for 'khong-co'"):
         history.uptime("2025-06", service="khong-co")
+
+
+def test_any_range_reads_the_same_as_counting_minutes(history: History) -> None:
+    """Ranges over months, days and hours (read from monthly, daily and hourly roll-ups) agree with
+    counting the minutes by hand."""
+    import random
+
+    outages = [(t(28, 22, month=5), t(1, 3)), (t(14, 9, 17), t(14, 9, 58)), (t(30, 23), t(1, 0, month=7))]
+    history.backfill(DKKD, t(1, 0, month=5), t(1, 0, month=8), outages=outages)
+    rng = random.Random(7)
+    first, hours = t(1, 0, month=5), 92 * 24
+    for _ in range(25):
+        a, b = sorted(rng.sample(range(hours + 1), 2))
+        start, end = first + timedelta(hours=a), first + timedelta(hours=b)
+        failed = sum(max(0.0, (min(end, oe) - max(start, os)).total_seconds() / 60) for os, oe in outages)
+        row = history.uptime(Period.between(start, end), endpoint=DKKD.endpoint)
+        assert (row.attempts, row.attempts - row.successes) == ((b - a) * 60, failed), (start, end)
+        assert row.downtime_minutes == failed
+
+
+def test_a_range_is_cut_into_months_days_hours_and_minutes(history: History) -> None:
+    assert history.store is not None
+    pieces = history.store.pieces(t(30, 22, 30, month=4).timestamp(), t(2, 1, 15, month=7).timestamp())
+    named = [(table, datetime.fromtimestamp(a, TZ), datetime.fromtimestamp(b, TZ)) for table, a, b in pieces if a < b]
+    assert sorted(named) == sorted([
+        ("raw", t(30, 22, 30, month=4), t(30, 23, month=4)), ("raw", t(2, 1, month=7), t(2, 1, 15, month=7)),
+        ("hourly", t(30, 23, month=4), t(1, 0, month=5)), ("hourly", t(2, 0, month=7), t(2, 1, month=7)),
+        ("daily", t(1, 0, month=7), t(2, 0, month=7)), ("monthly", t(1, 0, month=5), t(1, 0, month=7))])
