@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from drills.errors import DrillError
@@ -112,7 +113,7 @@ def print_plan(p: DrillPlan) -> None:
         console.print(f"inject {inj.id} at +{inj.at_seconds:.0f}s: {inj.action or 'manual'}"
                       + (f" (cleanup: {'; '.join(inj.cleanup)})" if inj.cleanup else ""))
     for s in p.skipped:
-        console.print(f"[dim]not touched: {s.what} — {s.why}[/]")
+        console.print(f"[dim]not touched: {escape(s.what)} — {escape(s.why)}[/]")
     for w in p.warnings:
         console.print(f"[yellow]{w}[/]")
 
@@ -149,8 +150,8 @@ def print_outcome(o: RunOutcome) -> None:
         console.print(f"changes since run {o.diff.previous_run} (ndiff): {len(o.diff.changes)}")
         for c in o.diff.changes:
             console.print(f"  {c.line()}", markup=False)
-    for n in o.notes:
-        console.print(f"[dim]{n}[/]")
+    for note in o.notes:
+        console.print(f"[dim]{escape(note)}[/]")
     console.print(f"run folder: {o.folder} (report: dvcops drill report --run {o.run_id})")
 
 
