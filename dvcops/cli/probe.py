@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
+from rich import box
 from rich.table import Table
 
 from dvcops.catalog import Catalog
 from dvcops.cli.common import CatalogOpt, JsonOpt, StateOpt, catalog_from, console, state_dir
+from dvcops.formatting import fmt_date, fmt_datetime, fmt_minutes, fmt_number, fmt_percent
 from dvcops.periods import Period
 from probes.engine import Prober
 from probes.errors import ProbeError
@@ -43,15 +45,15 @@ RecordOpt = Annotated[bool, typer.Option("--record/--no-record", help="Write res
 TEXT = {
     "vi": {"results": "Kết quả thăm dò", "service": "Dịch vụ", "endpoint": "Điểm cuối", "state": "Trạng thái",
            "reason": "Lý do", "cert": "Chứng chỉ (ngày)", "by_service": "Theo dịch vụ", "agency": "Cơ quan",
-           "met": "Đạt SLO", "attempts": "Lượt", "downtime": "Gián đoạn (phút)", "incidents": "Sự cố",
-           "by_agency": "Theo cơ quan", "services_met": "DV đạt SLO", "source": "nguồn", "yes": "đạt",
-           "no": "không", "ongoing": "đang diễn ra", "incident": "sự cố", "certificate": "chứng chỉ",
+           "met": "Đạt", "attempts": "Lượt", "downtime": "Gián đoạn", "incidents": "Sự cố",
+           "by_agency": "Theo cơ quan", "services_met": "DV đạt SLO", "minutes": "gián đoạn tính bằng phút",
+           "source": "nguồn", "ongoing": "đang diễn ra", "incident": "sự cố", "certificate": "chứng chỉ",
            "expires": "hết hạn", "days": "ngày"},
     "en": {"results": "Probe results", "service": "Service", "endpoint": "Endpoint", "state": "State",
            "reason": "Reason", "cert": "Cert (days)", "by_service": "By service", "agency": "Agency",
-           "met": "Meets SLO", "attempts": "Attempts", "downtime": "Downtime (min)", "incidents": "Incidents",
-           "by_agency": "By agency", "services_met": "Services meeting SLO", "source": "source", "yes": "yes",
-           "no": "no", "ongoing": "ongoing", "incident": "incident", "certificate": "certificate",
+           "met": "Met", "attempts": "Probes", "downtime": "Down", "incidents": "Outages",
+           "by_agency": "By agency", "services_met": "Met SLO", "minutes": "downtime in minutes",
+           "source": "source", "ongoing": "ongoing", "incident": "incident", "certificate": "certificate",
            "expires": "expires", "days": "days"},
 }
 LangOpt = Annotated[str, typer.Option("--lang", help="vi (Vietnamese, default) or en")]
@@ -63,33 +65,23 @@ def _text(lang: str) -> dict[str, str]:
     return TEXT[lang]
 
 
-def _pct(x: float | None, lang: str, digits: int = 3) -> str:
-    if x is None:
-        return "—"
-    text = f"{x * 100:.{digits}f}%"
-    return text.replace(".", ",") if lang == "vi" else text
-
-
-def _ms(x: float | None) -> str:
-    return "—" if x is None else f"{x * 1000:.0f}"
+def _ms(x: float | None, lang: str = "vi") -> str:
+    return fmt_number(None if x is None else x * 1000, 0, lang)
 
 
 def print_results(results: list[ProbeResult], lang: str = "vi") -> None:
     t = _text(lang)
-    table = Table(title=t["results"], title_justify="left")
-    table.add_column(t["service"], overflow="fold")
-    table.add_column(t["endpoint"], overflow="fold")
-    table.add_column(t["state"])
-    table.add_column("HTTP", justify="right")
-    table.add_column("ms", justify="right")
-    table.add_column(t["reason"])
-    table.add_column(t["cert"], justify="right")
+    table = Table(title=t["results"], title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column(t["service"], overflow="fold", min_width=10)
+    table.add_column(t["endpoint"], overflow="fold", min_width=16)
+    for col in (t["state"], "HTTP", "ms", t["reason"], t["cert"]):
+        table.add_column(col, justify="left" if col in (t["state"], t["reason"]) else "right", no_wrap=True)
     now = datetime.now(UTC)
     for r in results:
         colour = {"up": "green", "down": "red", "unknown": "yellow", "maintenance": "blue"}[r.state]
-        days = f"{(r.cert_expiry - now).total_seconds() / 86400:.1f}" if r.cert_expiry else ""
+        days = fmt_number((r.cert_expiry - now).total_seconds() / 86400, 1, lang) if r.cert_expiry else ""
         table.add_row(r.service, r.endpoint, f"[{colour}]{r.state}[/]", str(r.status_code or ""),
-                      _ms(r.duration_seconds), r.failure_reason or "", days)
+                      _ms(r.duration_seconds, lang), r.failure_reason or "", days)
     console.print(table)
     for r in results:
         if r.error:
@@ -98,32 +90,33 @@ def print_results(results: list[ProbeResult], lang: str = "vi") -> None:
 
 def print_report(rep: UptimeReport, lang: str = "vi") -> None:
     t = _text(lang)
-    console.print(f"[bold]Uptime {rep.period}[/] ({rep.start:%Y-%m-%d %H:%M} → {rep.end:%Y-%m-%d %H:%M}, "
+    console.print(f"[bold]Uptime {rep.period}[/] ({fmt_datetime(rep.start, lang)} → {fmt_datetime(rep.end, lang)}, "
                   f"{t['source']}: {rep.source})")
-    table = Table(title=t["by_service"], title_justify="left")
-    table.add_column(t["service"], overflow="fold")
-    for col in (t["agency"], "Uptime", "SLO", t["met"], t["attempts"], t["downtime"], t["incidents"], "p95 ms"):
-        table.add_column(col, justify="left" if col == t["agency"] else "right")
+    table = Table(title=f"{t['by_service']} ({t['minutes']})", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column(t["service"], overflow="fold", min_width=14)
+    for col in ("Uptime", "SLO", t["met"], t["attempts"], t["downtime"], t["incidents"], "p95 ms"):
+        table.add_column(col, justify="right", no_wrap=True)
     for r in rep.services:
-        met = "—" if r.meets_slo is None else (f"[green]{t['yes']}[/]" if r.meets_slo else f"[red]{t['no']}[/]")
-        table.add_row(r.id, r.agency or "", _pct(r.uptime, lang), _pct(r.slo, lang, 1), met, str(r.attempts),
-                      f"{r.downtime_minutes:.1f}", str(r.incidents), _ms(r.p95_latency_seconds))
+        met = "—" if r.meets_slo is None else ("[green]✓[/]" if r.meets_slo else "[red]✗[/]")
+        table.add_row(r.id, fmt_percent(r.uptime, 3, lang), fmt_percent(r.slo, 1, lang), met,
+                      fmt_number(r.attempts, 0, lang), fmt_number(r.downtime_minutes, 1, lang), str(r.incidents),
+                      _ms(r.p95_latency_seconds, lang))
     console.print(table)
-    table = Table(title=t["by_agency"], title_justify="left")
-    table.add_column(t["agency"], overflow="fold")
+    table = Table(title=t["by_agency"], title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column(t["agency"], overflow="fold", min_width=12)
     for col in ("Uptime", t["services_met"], t["downtime"], t["incidents"]):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", no_wrap=True)
     for r in [*rep.agencies, rep.province]:
-        table.add_row(r.name or r.id, _pct(r.uptime, lang), f"{r.services_meeting_slo}/{r.services}",
-                      f"{r.downtime_minutes:.1f}", str(r.incidents))
+        table.add_row(r.name or r.id, fmt_percent(r.uptime, 3, lang), f"{r.services_meeting_slo}/{r.services}",
+                      fmt_number(r.downtime_minutes, 1, lang), str(r.incidents))
     console.print(table)
     for inc in rep.incidents:
-        end = t["ongoing"] if inc.ongoing or inc.end is None else f"{inc.end:%Y-%m-%d %H:%M:%S}"
-        console.print(f"  {t['incident']}: {inc.service} {inc.start:%Y-%m-%d %H:%M:%S} → {end} "
-                      f"({inc.duration_minutes:.1f} min, {inc.reason or '?'})", soft_wrap=True)
+        end = t["ongoing"] if inc.ongoing or inc.end is None else fmt_datetime(inc.end, lang)
+        console.print(f"  {t['incident']}: {inc.service} {fmt_datetime(inc.start, lang)} → {end} "
+                      f"({fmt_minutes(inc.duration_minutes, lang)}, {inc.reason or '?'})", soft_wrap=True)
     for c in rep.certificates:
-        console.print(f"  {t['certificate']}: {c.endpoint} {t['expires']} {c.expires_at:%Y-%m-%d} "
-                      f"({c.days_left:.1f} {t['days']})", soft_wrap=True)
+        console.print(f"  {t['certificate']}: {c.endpoint} {t['expires']} {fmt_date(c.expires_at, lang)} "
+                      f"({fmt_number(c.days_left, 1, lang)} {t['days']})", soft_wrap=True)
 
 
 @app.command()
