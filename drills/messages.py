@@ -91,8 +91,8 @@ MESSAGES: dict[str, tuple[str, str, str, str]] = {
         "Redirect every HTTP request to HTTPS with a 301.",
     ),
     "version-disclosure": (
-        "Máy chủ để lộ phiên bản phần mềm: {value}",
-        "Server discloses its software version: {value}",
+        "Máy chủ để lộ phiên bản phần mềm ({origin}): {value}",
+        "Server discloses its software version ({origin}): {value}",
         "Ẩn phiên bản (nginx: server_tokens off; Apache: ServerTokens Prod).",
         "Hide the version (nginx: server_tokens off; Apache: ServerTokens Prod).",
     ),

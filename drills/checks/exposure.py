@@ -51,8 +51,9 @@ def check_exposure(ctx: CheckContext, http: httpx.Client, ep: PlannedEndpoint,
     for name in VERSION_HEADERS:
         value = front.headers.get(name)
         if value and VERSION.search(value):
-            out.append(NewFinding(**base, subject=f"{ep.origin} {name}", severity=ctx.policy.for_level(
-                Severity.low, host.security_level), **texts("version-disclosure", value=f"{name}: {value}"),
+            out.append(NewFinding(
+                **base, subject=f"{ep.origin} {name}", severity=ctx.policy.for_level(Severity.low, host.security_level),
+                **texts("version-disclosure", origin=ep.origin, value=f"{name}: {value}"),
                 evidence=f"GET {front.url} -> {front.status}; {name}: {value}"))
 
     missing = get(ctx, http, ep, f"/dvcops-khong-ton-tai-{secrets.token_hex(4)}")

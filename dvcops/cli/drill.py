@@ -60,6 +60,14 @@ def _local(t: datetime) -> str:
     return t.astimezone(_tz()).strftime("%Y-%m-%d %H:%M:%S %z")
 
 
+def _span(td: timedelta | None) -> str:
+    """h:mm:ss, whole seconds (what a blue team logs by hand is not more precise)."""
+    if td is None:
+        return "-"
+    secs = round(td.total_seconds())
+    return f"{secs // 3600}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
+
+
 def parse_time(text: str, what: str) -> datetime:
     """ISO time; without an offset it is the province's local time."""
     try:
@@ -216,7 +224,7 @@ def log(event: Annotated[str, typer.Argument(help="detected | responded | note |
                          note=note)
         score = timeline.score(rid)
         row = next(r for r in score.injects if r.inject_id == inject)
-        console.print(f"run {rid}: {event} {inject} at {_local(e.at)}; TTD {row.ttd or '-'}, TTR {row.ttr or '-'}; "
+        console.print(f"run {rid}: {event} {inject} at {_local(e.at)}; TTD {_span(row.ttd)}, TTR {_span(row.ttr)}; "
                       f"score {score.total:g}/{score.max} ({score.percent}%)")
     finally:
         store.close()
