@@ -11,15 +11,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import Connection, Engine, Row, delete, func, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from dvcops.catalog import Catalog
+from dvcops.catalog import Catalog, Service
 from survey.core.security import dossier_hash, new_receipt_id
 from survey.errors import FieldError, RatingInvalid
 from survey.instruments import Instrument, Instruments
@@ -39,9 +36,8 @@ class AnswerRow(NamedTuple):
     khong_hai_long: bool
 
 
-@dataclass(frozen=True)
-class NewRating:
-    """A validated rating with everything derived, ready to insert."""
+class NewRating(NamedTuple):
+    """A validated rating with everything derived, ready to insert (a NamedTuple: made for every rating)."""
 
     receipt_id: str
     dossier_hash: str
@@ -56,21 +52,17 @@ class NewRating:
     rated_on: date
     answers: tuple[AnswerRow, ...]
 
-    def row(self) -> dict[str, object]:
-        return {k: getattr(self, k) for k in ("receipt_id", "dossier_hash", "service_id", "agency_id", "instrument",
-                                              "level", "khong_hai_long", "score", "channel", "comment", "rated_on")}
-
 
 class Outcome(NamedTuple):
     status: Literal["created", "duplicate", "closed"]
     window: str | None = None
 
 
-def prepare(rating: RatingCreate, catalog: Catalog, instruments: Instruments, key: bytes, rated_on: date
-            ) -> NewRating:
-    """Check the rating against the catalogue and its instrument; derive level, 766 verdict and score."""
+def prepare(rating: RatingCreate, services: Mapping[str, Service], instruments: Instruments, key: bytes,
+            rated_on: date) -> NewRating:
+    """Check the rating against the catalogue's services (by id) and its instrument; derive level, 766 verdict
+    and score."""
     errors: list[FieldError] = []
-    services = {s.id: s for s in catalog.services}
     service = services.get(rating.service_id)
     if service is None:
         errors.append(FieldError(("body", "service_id"), "unknown_service", {"value": rating.service_id}))
@@ -116,13 +108,30 @@ def check_answers(instrument: Instrument, given: Mapping[str, str]) -> tuple[lis
     return errors, answers
 
 
+RATING_COLUMNS = ("receipt_id", "dossier_hash", "service_id", "agency_id", "instrument", "level", "khong_hai_long",
+                  "score", "channel", "comment", "rated_on")
+ANSWER_COLUMNS = ("rating_id", "question_id", "factor", "level", "score", "khong_hai_long")
+
+
+def _insert_many(cursor: Any, mark: str, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]],
+                 suffix: str = "") -> None:
+    """One multi-row INSERT: a single statement, so SQLite runs it in one step and PostgreSQL in one round trip
+    (`executemany` would release and re-take Python's GIL once per row, and wait for the busy event loop each time)."""
+    group = f"({', '.join([mark] * len(columns))})"
+    cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([group] * len(rows))}{suffix}",
+                   [value for row in rows for value in row])
+
+
 def write_batch(engine: Engine, items: Sequence[NewRating]) -> list[Outcome]:
-    """Insert the ratings in one transaction; the dossier hash's unique index decides duplicates."""
+    """Insert the ratings in one transaction; the dossier hash's unique index decides duplicates.
+
+    This runs for every rating, so rows go straight to the driver (SQLAlchemy's per-row parameter processing
+    would cost more CPU than everything else a rating needs). Whether a rating is new is read back by its
+    receipt id (RETURNING lists the rows inserted): a duplicate dossier's row was not."""
     if not items:
         return []
-    insert_fn = sqlite_insert if engine.dialect.name == "sqlite" else pg_insert
-    stmt = (insert_fn(ratings_t).on_conflict_do_nothing(index_elements=["dossier_hash"])
-            .returning(ratings_t.c.id, ratings_t.c.receipt_id))
+    sqlite = engine.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"  # the drivers' paramstyles: sqlite3 qmark, psycopg format
     outcomes: dict[str, Outcome] = {}
     with engine.begin() as conn:
         services = sorted({i.service_id for i in items})
@@ -136,14 +145,24 @@ def write_batch(engine: Engine, items: Sequence[NewRating]) -> list[Outcome]:
                 todo.append(item)
         ids: dict[str, int] = {}
         if todo:
-            ids = {r.receipt_id: r.id for r in conn.execute(stmt, [i.row() for i in todo])}
-        answer_rows = [{"rating_id": ids[i.receipt_id], **a._asdict()} for i in todo if i.receipt_id in ids
-                       for a in i.answers]
-        if answer_rows:
-            conn.execute(insert(answers_t), answer_rows)
+            cursor = conn.connection.cursor()  # the same connection, so the same transaction
+            _insert_many(cursor, mark, "survey_ratings", RATING_COLUMNS, [_db_row(i, sqlite) for i in todo],
+                         " ON CONFLICT (dossier_hash) DO NOTHING RETURNING receipt_id, id")
+            ids = {receipt: rid for receipt, rid in cursor.fetchall()}
+            answers = [(ids[i.receipt_id], *a) for i in todo if i.receipt_id in ids for a in i.answers]
+            if answers:
+                _insert_many(cursor, mark, "survey_answers", ANSWER_COLUMNS, answers)
+            cursor.close()
     for item in todo:
         outcomes[item.receipt_id] = Outcome("created") if item.receipt_id in ids else Outcome("duplicate")
     return [outcomes[i.receipt_id] for i in items]
+
+
+def _db_row(item: NewRating, sqlite: bool) -> tuple[object, ...]:
+    """The row as the driver takes it; for SQLite the date as SQLAlchemy stores it there (ISO text)."""
+    return (item.receipt_id, item.dossier_hash, item.service_id, item.agency_id, item.instrument, item.level,
+            item.khong_hai_long, item.score, item.channel, item.comment,
+            item.rated_on.isoformat() if sqlite else item.rated_on)
 
 
 def _open(opens_on: date, closes_on: date | None, day: date) -> bool:

@@ -8,7 +8,7 @@ path, like the catalogue's (every field problem at once; the consistency rules o
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -81,16 +81,28 @@ class Instrument(_Model):
             raise ValueError(f"the best level {self.levels[0].id!r} cannot count as 'không hài lòng'")
         return self
 
+    @cached_property
+    def _levels(self) -> dict[str, Level]:
+        return {lv.id: lv for lv in self.levels}
+
+    @cached_property
+    def _questions(self) -> dict[str, Question]:
+        return {q.id: q for q in self.questions}
+
     def level(self, level_id: str) -> Level | None:
-        return next((lv for lv in self.levels if lv.id == level_id), None)
+        return self._levels.get(level_id)
 
     def question(self, question_id: str) -> Question | None:
-        return next((q for q in self.questions if q.id == question_id), None)
+        return self._questions.get(question_id)
+
+    @cached_property
+    def _rank(self) -> dict[str, int]:
+        return {lv.id: n for n, lv in enumerate(self.levels)}
 
     def worst(self, level_ids: list[str]) -> Level:
         """The worst of these levels (the rating's level: a rating is as good as its worst answer)."""
-        order = [lv.id for lv in self.levels]
-        return self.levels[max(order.index(i) for i in level_ids)]
+        rank = self._rank
+        return self.levels[max(rank[i] for i in level_ids)]
 
 
 class Instruments(_Model):

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dvcops.catalog import Catalog
-from survey.api.main import api_router
+from survey.api.main import api_routers
 from survey.api.routes import form, health
 from survey.core.config import API_V1, SurveySettings, load_settings
 from survey.core.context import SurveyContext
@@ -23,6 +23,7 @@ from survey.core.metrics import Metrics, MetricsMiddleware
 from survey.core.ratelimit import RateLimiter
 from survey.core.writer import BatchWriter
 from survey.errors import RatingInvalid
+from survey.schemas import RatingCreate
 
 DESCRIPTION = """Citizens rate a handled dossier (hồ sơ) once; the province gets the Decision 766/QĐ-TTg
 satisfaction indicators per service and agency, with questions grouped by SIPAS factor.
@@ -58,7 +59,8 @@ def create_app(settings: SurveySettings | None = None, catalog: Catalog | None =
     app.state.metrics = metrics
     app.state.db_checked_at = float("-inf")
     app.state.db_ok = True
-    app.include_router(api_router)
+    for router in api_routers:
+        app.include_router(router)
     app.include_router(health.router)
     app.include_router(form.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
@@ -79,8 +81,9 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
 
 
 def _openapi_with_example(app: FastAPI, ctx: SurveyContext) -> dict[str, Any]:
-    """The OpenAPI document with a valid example rating for this catalogue, so /docs' "Try it out" and
-    generated clients start from a rating the server accepts."""
+    """The OpenAPI document, with the rating body (POST /ratings reads it itself, see routes/ratings.py) and a
+    valid example rating for this catalogue, so /docs' "Try it out" and generated clients start from a rating
+    the server accepts."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         instrument = ctx.instruments.get(ctx.instruments.default)
@@ -89,7 +92,8 @@ def _openapi_with_example(app: FastAPI, ctx: SurveyContext) -> dict[str, Any]:
                    "dossier_code": "H26.10-250601-0001", "instrument": instrument.id,
                    "answers": {q.id: instrument.levels[0].id for q in instrument.questions},
                    "comment": "Cán bộ hướng dẫn tận tình.", "channel": "web"}
-        schema["components"]["schemas"]["RatingCreate"]["examples"] = [example]
+        body = RatingCreate.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema["components"]["schemas"]["RatingCreate"] = {**body, "examples": [example]}
         app.openapi_schema = schema
     return app.openapi_schema
 

@@ -25,7 +25,8 @@ class Rating(Base):
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     receipt_id: Mapped[str] = mapped_column(String(24))
-    """Shown to the citizen; random, so it says nothing about the dossier."""
+    """Shown to the citizen; random (80 bits), so it says nothing about the dossier. Not indexed: nothing looks
+    a rating up by it, and every random-keyed index costs each commit a page per rating."""
     dossier_hash: Mapped[str] = mapped_column(String(64))
     """HMAC-SHA256 of the normalised dossier code: one rating per dossier, without storing the code."""
     service_id: Mapped[str] = mapped_column(String(63))
@@ -43,7 +44,6 @@ class Rating(Base):
     """Local date in the province's time zone; no time of day, so rows cannot be matched to server logs."""
 
     __table_args__ = (
-        UniqueConstraint("receipt_id", name="uq_survey_ratings_receipt_id"),
         UniqueConstraint("dossier_hash", name="uq_survey_ratings_dossier_hash"),
         Index("ix_survey_ratings_rated_on", "rated_on", "service_id"),
         Index("ix_survey_ratings_service_level", "service_id", "level"),

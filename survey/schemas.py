@@ -13,6 +13,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 CHANNELS = ("web", "kiosk", "mobile", "api")
 DOSSIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc, exactly
+_CONTROLS_BUT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")  # can make text display other than it reads
 
 
@@ -20,9 +22,10 @@ def clean_text(value: Any, multiline: bool = False) -> Any:
     """NFC-normalise and strip control characters (keeping newlines in multi-line text)."""
     if not isinstance(value, str):
         return value
+    if value.isascii() and value.isprintable():  # the common case (ids, codes): nothing to normalise or strip
+        return value.strip()
     value = unicodedata.normalize("NFC", value.replace("\r\n", "\n"))
-    keep = "\n" if multiline else ""
-    value = "".join(ch for ch in value if ch in keep or unicodedata.category(ch) != "Cc")
+    value = (_CONTROLS_BUT_NEWLINE if multiline else _CONTROLS).sub("", value)
     return _BIDI_CONTROLS.sub("", value).strip()
 
 
@@ -35,8 +38,10 @@ def _dossier(value: str) -> str:
     return value.upper()  # codes are case-insensitive: one dossier, one hash
 
 
-Line = Annotated[str, BeforeValidator(clean_text)]
-Slugish = Annotated[str, BeforeValidator(clean_text), Field(min_length=1, max_length=63)]
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
+"""An id from the catalogue or the instruments: checked by pattern (in pydantic's core, no Python call per
+value), which also keeps out anything that would need normalising."""
 
 
 class _In(BaseModel):
@@ -46,14 +51,14 @@ class _In(BaseModel):
 class RatingCreate(_In):
     """One citizen's rating of one dossier (POST /api/v1/ratings)."""
 
-    service_id: Annotated[Slugish, Field(description="A service id from GET /api/v1/services")]
+    service_id: Annotated[Slug, Field(description="A service id from GET /api/v1/services")]
     dossier_code: Annotated[
         str, BeforeValidator(clean_text), Field(pattern=DOSSIER_PATTERN, description="Mã hồ sơ (case-insensitive)"),
         AfterValidator(_dossier),
     ]
-    instrument: Annotated[Slugish, Field(description="An instrument id from GET /api/v1/instruments")]
+    instrument: Annotated[Slug, Field(description="An instrument id from GET /api/v1/instruments")]
     answers: Annotated[
-        dict[Slugish, Slugish],
+        dict[Slug, Slug],
         Field(max_length=50, description="question id -> level id; every question of the instrument needs one"),
     ]
     comment: Annotated[Annotated[str, Field(max_length=2000)] | None, BeforeValidator(_comment)] = None
@@ -143,6 +148,20 @@ class InstrumentOut(BaseModel):
     default: bool
     levels: list[LevelOut]
     questions: list[QuestionOut]
+
+
+class FieldProblem(BaseModel):
+    loc: list[str | int]
+    """Where: ["body", "answers", "ket-qua"], ["query", "to"] ..."""
+    msg: str
+    type: str
+    input: Any = None
+
+
+class ValidationProblems(BaseModel):
+    """422: every field in error (FastAPI's own format)."""
+
+    detail: list[FieldProblem]
 
 
 class Problem(BaseModel):

@@ -230,7 +230,8 @@ def record_rating(db: SurveyDatabase, catalog: Catalog, rating: RatingCreate | M
                                  for e in exc.errors(include_url=False)]) from None
     if rated_on is None:
         rated_on = datetime.now(ZoneInfo(catalog.province.timezone)).date()
-    item = crud.prepare(rating, catalog, instruments or load_instruments(), db.key(), rated_on)
+    services = {s.id: s for s in catalog.services}
+    item = crud.prepare(rating, services, instruments or load_instruments(), db.key(), rated_on)
     outcome = crud.write_batch(db.engine, [item])[0]
     if outcome.status == "duplicate":
         raise DuplicateRating()

@@ -36,18 +36,22 @@ class Utf8Basic(HTTPBasic):
 _basic = Utf8Basic(auto_error=False, realm=REALM)
 
 
-def get_context(request: Request) -> SurveyContext:
+def context_of(request: Request) -> SurveyContext:
     ctx: SurveyContext = request.app.state.survey
     return ctx
 
 
-def get_writer(request: Request) -> BatchWriter:
+async def get_context(request: Request) -> SurveyContext:
+    """(Dependencies are `async def` when they do no I/O: FastAPI runs plain `def` ones in a thread pool.)"""
+    return context_of(request)
+
+
+def writer_of(request: Request) -> BatchWriter:
     writer: BatchWriter = request.app.state.writer
     return writer
 
 
 ContextDep = Annotated[SurveyContext, Depends(get_context)]
-WriterDep = Annotated[BatchWriter, Depends(get_writer)]
 
 
 def client_address(request: Request) -> str:
@@ -61,17 +65,18 @@ def retry_after(request: Request) -> int | None:
     return limiter.hit(client_address(request))
 
 
-def rate_limit(request: Request) -> None:
+def enforce_rate_limit(request: Request) -> None:
+    """429 with Retry-After when this client has no submission token left."""
     wait = retry_after(request)
     if wait is not None:
         raise HTTPException(429, f"too many ratings from this address: retry in {wait} s",
                             headers={"Retry-After": str(wait)})
 
 
-def require_admin(request: Request, credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)]) -> str:
+async def require_admin(request: Request, credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)]) -> str:
     """HTTP Basic against DVCOPS_SURVEY_ADMIN_USER/PASSWORD; without those settings nobody is admin.
     A failed attempt costs a rate-limit token, so passwords cannot be guessed at speed."""
-    settings = get_context(request).settings
+    settings = context_of(request).settings
     challenge = {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'}
     if credentials is None:
         raise HTTPException(401, "admin credentials required", headers=challenge)

@@ -1,4 +1,4 @@
-"""The JSON API under /api/v1: one router per resource (each carries the /api/v1 prefix)."""
+"""The JSON API under /api/v1: one router per resource (each carries the /api/v1 prefix itself)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,5 @@ from fastapi import APIRouter
 
 from survey.api.routes import catalog, ratings, stats, windows
 
-api_router = APIRouter()
-api_router.include_router(ratings.router)
-api_router.include_router(stats.router)
-api_router.include_router(catalog.router)
-api_router.include_router(windows.router)
+api_routers: list[APIRouter] = [ratings.router, stats.router, catalog.router, windows.router]
+"""Included by the app one by one: FastAPI re-checks nested routers on every request, so the tree stays flat."""

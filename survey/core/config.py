@@ -47,7 +47,8 @@ class SurveySettings(BaseSettings):
     max_body_bytes: int = 16_384
     """Larger request bodies get 413 (a rating with a 2,000-character comment is under 10 KiB)."""
     batch_max: int = 256
-    """Most ratings committed in one transaction by the group-commit writer."""
+    """Most ratings committed in one transaction by the group-commit writer (at most 500: one multi-row
+    INSERT must stay under SQLite's 32,766 parameters)."""
 
     @field_validator("admin_password")
     @classmethod
@@ -73,6 +74,13 @@ class SurveySettings(BaseSettings):
     def _positive(cls, v: int) -> int:
         if v < 1:
             raise ValueError(f"{v}: expected a whole number >= 1")
+        return v
+
+    @field_validator("batch_max")
+    @classmethod
+    def _batch_fits(cls, v: int) -> int:
+        if v > 500:
+            raise ValueError(f"{v}: expected at most 500")
         return v
 
     # ------------------------------------------------------------------ derived values

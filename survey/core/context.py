@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from dvcops.catalog import Catalog, load_catalog
+from dvcops.catalog import Catalog, Service, load_catalog
 from survey.core.config import ENV_PREFIX, SurveySettings
 from survey.core.db import make_engine, migrate
 from survey.errors import SurveyError
@@ -39,9 +39,10 @@ class SurveyContext:
             migrate(engine)
         return cls(settings, catalog, instruments, engine, key)
 
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.catalog.province.timezone)
+    def __post_init__(self) -> None:
+        self.services: dict[str, Service] = {s.id: s for s in self.catalog.services}
+        """The catalogue's services by id (looked up for every rating)."""
+        self.tz = ZoneInfo(self.catalog.province.timezone)
 
     def today(self) -> date:
         """Today in the province: the date a rating is filed under."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
@@ -16,9 +15,10 @@ def dossier_hash(key: bytes, dossier_code: str) -> str:
 
 
 def new_receipt_id() -> str:
-    """A random receipt number such as 'K7Q2-M9XD-4RTA-PLWZ', easy to read aloud at a kiosk."""
-    raw = base64.b32encode(secrets.token_bytes(10)).decode()
-    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+    """A random receipt number such as '9F3A-07BC-11DE-42AA-0C1D' (80 bits): digits and A-F only, easy to read
+    aloud at a kiosk, and it says nothing about the dossier."""
+    raw = secrets.token_hex(10).upper()
+    return f"{raw[0:4]}-{raw[4:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}"
 
 
 def new_csrf_token(key: bytes) -> str:

@@ -129,4 +129,4 @@ def test_csrf_tokens_are_bound_to_the_key_and_receipts_are_readable() -> None:
     assert not csrf_ok(b"j" * 32, token, token) and not csrf_ok(b"k" * 32, token, token + "x")
     forged = token.split(".")[0] + ".0000"
     assert not csrf_ok(b"k" * 32, forged, forged)
-    assert len(new_receipt_id()) == 19 and new_receipt_id() != new_receipt_id()
+    assert len(new_receipt_id()) == 24 and new_receipt_id() != new_receipt_id()

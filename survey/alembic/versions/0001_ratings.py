@@ -33,7 +33,6 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(16), nullable=False),
         sa.Column("comment", sa.Text(), nullable=True),
         sa.Column("rated_on", sa.Date(), nullable=False),
-        sa.UniqueConstraint("receipt_id", name="uq_survey_ratings_receipt_id"),
         sa.UniqueConstraint("dossier_hash", name="uq_survey_ratings_dossier_hash"),
     )
     op.create_index("ix_survey_ratings_rated_on", "survey_ratings", ["rated_on", "service_id"])

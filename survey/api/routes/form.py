@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from survey import crud
-from survey.api.deps import get_context, get_writer, retry_after
+from survey.api.deps import context_of, retry_after, writer_of
 from survey.core.context import SurveyContext
 from survey.core.security import csrf_ok, new_csrf_token
 from survey.core.writer import WriterUnavailable
@@ -35,7 +35,7 @@ templates = Jinja2Templates(env=jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).resolve().parents[2] / "templates"), autoescape=True))
 CSRF_COOKIE = "survey_csrf"
 FORM_CHANNELS = ("web", "kiosk", "mobile")
-RECEIPT = re.compile(r"^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$")
+RECEIPT = re.compile(r"^[0-9A-F]{4}(-[0-9A-F]{4}){4}$")
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
                                "frame-ancestors 'none'; base-uri 'none'",
@@ -85,7 +85,7 @@ def _channel(value: str | None) -> str:
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request, lang: str | None = None, bo_cau_hoi: str | None = None, kenh: str | None = None,
           ma_ho_so: str | None = None) -> HTMLResponse:
-    ctx = get_context(request)
+    ctx = context_of(request)
     return _form(request, ctx, lang_of(lang), service_id=None, fixed=False, instrument=_instrument(ctx, bo_cau_hoi),
                  values={"ma_ho_so": clean_text(ma_ho_so or "")[:64]}, errors={}, channel=_channel(kenh))
 
@@ -93,7 +93,7 @@ def index(request: Request, lang: str | None = None, bo_cau_hoi: str | None = No
 @router.get("/danh-gia/{service_id}", response_class=HTMLResponse)
 def service_form(request: Request, service_id: str, ma_ho_so: str | None = None, lang: str | None = None,
                  bo_cau_hoi: str | None = None, kenh: str | None = None) -> HTMLResponse:
-    ctx = get_context(request)
+    ctx = context_of(request)
     language = lang_of(lang)
     if service_id not in {s.id for s in ctx.catalog.services}:
         return _render(request, "message.html", language, 404, title=TEXTS[language]["not_found"], body="")
@@ -145,7 +145,7 @@ def _pydantic_errors(exc: ValidationError, lang: str) -> dict[str, str]:
 
 
 async def _submit(request: Request, fixed_service: str | None) -> Response:
-    ctx = get_context(request)
+    ctx = context_of(request)
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     lang = lang_of(fields.get("lang"))
@@ -177,13 +177,13 @@ async def _submit(request: Request, fixed_service: str | None) -> Response:
     except ValidationError as exc:
         return again({**_pydantic_errors(exc, lang), **errors}, 422)
     try:
-        item = crud.prepare(rating, ctx.catalog, ctx.instruments, ctx.key, ctx.today())
+        item = crud.prepare(rating, ctx.services, ctx.instruments, ctx.key, ctx.today())
     except RatingInvalid as exc:
         return again({**{_field_of(e.loc): e.message(lang) for e in reversed(exc.errors)}, **errors}, 422)
     if errors:
         return again(errors, 422)
     try:
-        outcome = await get_writer(request).submit(item)
+        outcome = await writer_of(request).submit(item)
     except WriterUnavailable:
         return again({"form": message("invalid", lang)}, 503, {"Retry-After": "5"})
     if outcome.status == "duplicate":
