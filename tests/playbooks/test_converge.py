@@ -27,7 +27,7 @@ SSH_DEFAULTS = yaml.safe_load((PLAYBOOK_DIR / "roles/ssh/defaults/main.yml").rea
 
 
 def host(c: Converged, name: str) -> Any:
-    return testinfra.get_host(f"chroot://{c.tree(name)}")
+    return testinfra.get_host(str(c.tree(name)), connection="chroot")
 
 
 def recap(c: Converged, label: str) -> dict[str, dict[str, Any]]:
