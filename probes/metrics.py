@@ -16,15 +16,13 @@ dashboards and alerts work, and uptime rolls up per service and agency in PromQL
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
 from probes.models import HTTP_PHASES, REASONS, ProbeResult
 from probes.rollup import BUCKETS, Counts
-from probes.targets import LABELS, Target
+from probes.targets import Target
 
 EXCLUDED_CAUSES = ("maintenance", "unknown")
 
@@ -34,6 +32,8 @@ class _Series:
     """What is kept per target between scrapes."""
 
     target: Target
+    labels: str = ""
+    """`service="...",agency="...",level="...",endpoint="..."`, escaped once."""
     latest: ProbeResult | None = None
     attempts: int = 0
     failures: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REASONS, 0))
@@ -49,17 +49,15 @@ class ProbeMetrics:
         self.series: dict[str, _Series] = {}
         self.reload_successful = 1
         self.set_targets(targets)
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(self)  # type: ignore[arg-type]  # prometheus_client duck-types collectors
 
     def set_targets(self, targets: Sequence[Target]) -> None:
         old = self.series
         self.series = {}
         for t in targets:
-            kept = old.get(t.key)
-            if kept is not None:
-                kept.target = t
-            self.series[t.key] = kept or _Series(t)
+            kept = old.get(t.key) or _Series(t)
+            kept.target = t
+            kept.labels = ",".join(f'{name}="{_escape(value)}"' for name, value in t.labels().items())
+            self.series[t.key] = kept
 
     def observe(self, result: ProbeResult, target: Target | None = None) -> None:
         key = target.key if target else f"{result.service} {result.endpoint}"
@@ -75,82 +73,89 @@ class ProbeMetrics:
         elif result.success:
             s.latency.add_latency(result.duration_seconds)
 
-    def collect(self) -> Iterator[Metric]:
-        labels = list(LABELS)
-
-        def gauge(name: str, doc: str, extra: Sequence[str] = ()) -> GaugeMetricFamily:
-            return GaugeMetricFamily(name, doc, labels=[*labels, *extra])
-
-        g = {
-            "success": gauge("probe_success", "Displays whether or not the probe was a success"),
-            "duration": gauge("probe_duration_seconds", "Returns how long the probe took to complete in seconds"),
-            "dns": gauge("probe_dns_lookup_time_seconds", "Returns the time taken for probe dns lookup in seconds"),
-            "ipproto": gauge("probe_ip_protocol", "Specifies whether probe ip protocol is IP4 or IP6"),
-            "status": gauge("probe_http_status_code", "Response HTTP status code"),
-            "phase": gauge("probe_http_duration_seconds", "Duration of http request by phase, summed over all "
-                           "redirects", ["phase"]),
-            "redirects": gauge("probe_http_redirects", "The number of redirects"),
-            "ssl": gauge("probe_http_ssl", "Indicates if SSL was used for the final redirect"),
-            "version": gauge("probe_http_version", "Returns the version of HTTP of the probe response"),
-            "length": gauge("probe_http_content_length", "Length of http content response"),
-            "regex": gauge("probe_failed_due_to_regex", "Indicates if probe failed due to regex"),
-            "cert": gauge("probe_ssl_earliest_cert_expiry", "Returns last SSL chain expiry in unixtime"),
-            "chain": gauge("probe_ssl_last_chain_expiry_timestamp_seconds",
-                           "Returns last SSL chain expiry in timestamp"),
-            "tls": gauge("probe_tls_version_info", "Returns the TLS version used or NaN when unknown", ["version"]),
-            "rrs": gauge("probe_dns_answer_rrs", "Returns number of entries in the answer resource record list"),
-        }
-        attempts = CounterMetricFamily("probe_attempts", "Probe attempts made, one per check (no retries)",
-                                       labels=labels)
-        failures = CounterMetricFamily("probe_failures", "Failed attempts charged to the service, by reason",
-                                       labels=[*labels, "reason"])
-        excluded = CounterMetricFamily("probe_excluded", "Attempts not charged: maintenance window or unknown "
-                                       "(the connectivity canary failed)", labels=[*labels, "cause"])
-        hist = HistogramMetricFamily("probe_attempt_duration_seconds", "Duration of successful attempts",
-                                     labels=labels)
-        for s in self.series.values():
-            lv = [s.target.service, s.target.agency, s.target.level, s.target.endpoint]
-            attempts.add_metric(lv, s.attempts)
-            for reason, n in s.failures.items():
-                failures.add_metric([*lv, reason], n)
-            for cause, n in s.excluded.items():
-                excluded.add_metric([*lv, cause], n)
-            cumulative, buckets = 0, []
-            for bound, n in zip(BUCKETS, s.latency.buckets, strict=True):
-                cumulative += n
-                buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
-            hist.add_metric(lv, buckets, s.latency.lat_sum)
-            r = s.latest
-            if r is None:
-                continue
-            g["success"].add_metric(lv, 1 if r.success else 0)
-            g["duration"].add_metric(lv, r.duration_seconds)
-            g["dns"].add_metric(lv, r.phases.get("resolve", 0.0))
-            if r.ip:
-                g["ipproto"].add_metric(lv, 6 if ":" in r.ip else 4)
-            if r.kind == "http":
-                g["status"].add_metric(lv, r.status_code or 0)
-                for phase in HTTP_PHASES:
-                    g["phase"].add_metric([*lv, phase], r.phases.get(phase, 0.0))
-                g["redirects"].add_metric(lv, r.redirects)
-                g["ssl"].add_metric(lv, 1 if r.ssl else 0)
-                g["version"].add_metric(lv, r.http_version or 0)
-                g["length"].add_metric(lv, r.content_length if r.content_length is not None else -1)
-                g["regex"].add_metric(lv, 1 if r.failure_reason == "body" else 0)
-            if r.kind == "dns":
-                g["rrs"].add_metric(lv, len(r.dns_answers))
-            if r.cert is not None:
-                g["cert"].add_metric(lv, r.cert.earliest_expiry.timestamp())
-                if r.cert.chain_expiry is not None:
-                    g["chain"].add_metric(lv, r.cert.chain_expiry.timestamp())
-                if r.cert.tls_version:
-                    g["tls"].add_metric([*lv, r.cert.tls_version], 1)
-        yield from g.values()
-        yield from (attempts, failures, excluded, hist)
-        yield GaugeMetricFamily("dvcops_probe_config_last_reload_successful",
-                                "1 if the last catalogue (re)load succeeded", value=self.reload_successful)
-        yield GaugeMetricFamily("dvcops_probe_targets", "Endpoints being probed", value=len(self.series))
-
     def exposition(self) -> bytes:
-        """The text format Prometheus scrapes."""
-        return generate_latest(self.registry)
+        """The Prometheus text format (0.0.4). Written directly, with each target's labels escaped once:
+        a generic client library spends most of a 1,000-endpoint cycle's CPU here."""
+        out: list[str] = []
+        series = list(self.series.values())
+        latest = [(s, s.latest) for s in series if s.latest is not None]
+
+        def family(name: str, kind: str, doc: str) -> None:
+            out.append(f"# HELP {name} {doc}\n# TYPE {name} {kind}\n")
+
+        def gauge(name: str, doc: str, values: Iterable[tuple[str, float | int | None]]) -> None:
+            lines = [f"{name}{{{labels}}} {_num(v)}\n" for labels, v in values if v is not None]
+            if lines:
+                family(name, "gauge", doc)
+                out.extend(lines)
+
+        http = [(s, r) for s, r in latest if r.kind == "http"]
+        certs = [(s, r.cert) for s, r in latest if r.cert is not None]
+        gauge("probe_success", "Displays whether or not the probe was a success",
+              ((s.labels, 1 if r.success else 0) for s, r in latest))
+        gauge("probe_duration_seconds", "Returns how long the probe took to complete in seconds",
+              ((s.labels, r.duration_seconds) for s, r in latest))
+        gauge("probe_dns_lookup_time_seconds", "Returns the time taken for probe dns lookup in seconds",
+              ((s.labels, r.phases.get("resolve", 0.0)) for s, r in latest))
+        gauge("probe_ip_protocol", "Specifies whether probe ip protocol is IP4 or IP6",
+              ((s.labels, (6 if ":" in r.ip else 4) if r.ip else None) for s, r in latest))
+        gauge("probe_http_status_code", "Response HTTP status code", ((s.labels, r.status_code or 0) for s, r in http))
+        gauge("probe_http_duration_seconds", "Duration of http request by phase, summed over all redirects",
+              ((f'{s.labels},phase="{phase}"', r.phases.get(phase, 0.0)) for s, r in http for phase in HTTP_PHASES))
+        gauge("probe_http_redirects", "The number of redirects", ((s.labels, r.redirects) for s, r in http))
+        gauge("probe_http_ssl", "Indicates if SSL was used for the final redirect",
+              ((s.labels, 1 if r.ssl else 0) for s, r in http))
+        gauge("probe_http_version", "Returns the version of HTTP of the probe response",
+              ((s.labels, r.http_version or 0) for s, r in http))
+        gauge("probe_http_content_length", "Length of http content response",
+              ((s.labels, r.content_length if r.content_length is not None else -1) for s, r in http))
+        gauge("probe_failed_due_to_regex", "Indicates if probe failed due to regex",
+              ((s.labels, 1 if r.failure_reason == "body" else 0) for s, r in http))
+        gauge("probe_dns_answer_rrs", "Returns number of entries in the answer resource record list",
+              ((s.labels, len(r.dns_answers)) for s, r in latest if r.kind == "dns"))
+        gauge("probe_ssl_earliest_cert_expiry", "Returns last SSL chain expiry in unixtime",
+              ((s.labels, c.earliest_expiry.timestamp()) for s, c in certs))
+        gauge("probe_ssl_last_chain_expiry_timestamp_seconds", "Returns last SSL chain expiry in timestamp",
+              ((s.labels, c.chain_expiry.timestamp() if c.chain_expiry else None) for s, c in certs))
+        gauge("probe_tls_version_info", "Returns the TLS version used or NaN when unknown",
+              ((f'{s.labels},version="{_escape(c.tls_version)}"', 1) for s, c in certs if c.tls_version))
+
+        family("probe_attempts_total", "counter", "Probe attempts made, one per check (no retries)")
+        out.extend(f"probe_attempts_total{{{s.labels}}} {s.attempts}\n" for s in series)
+        family("probe_failures_total", "counter", "Failed attempts charged to the service, by reason")
+        out.extend(f'probe_failures_total{{{s.labels},reason="{reason}"}} {n}\n'
+                   for s in series for reason, n in s.failures.items())
+        family("probe_excluded_total", "counter",
+               "Attempts not charged: maintenance window or unknown (the connectivity canary failed)")
+        out.extend(f'probe_excluded_total{{{s.labels},cause="{cause}"}} {n}\n'
+                   for s in series for cause, n in s.excluded.items())
+        family("probe_attempt_duration_seconds", "histogram", "Duration of successful attempts")
+        for s in series:
+            cumulative = 0
+            for le, n in zip(_LE, s.latency.buckets, strict=True):
+                cumulative += n
+                out.append(f'probe_attempt_duration_seconds_bucket{{{s.labels},le="{le}"}} {cumulative}\n')
+            out.append(f"probe_attempt_duration_seconds_sum{{{s.labels}}} {_num(s.latency.lat_sum)}\n")
+            out.append(f"probe_attempt_duration_seconds_count{{{s.labels}}} {cumulative}\n")
+        family("dvcops_probe_config_last_reload_successful", "gauge", "1 if the last catalogue (re)load succeeded")
+        out.append(f"dvcops_probe_config_last_reload_successful {_num(self.reload_successful)}\n")
+        family("dvcops_probe_targets", "gauge", "Endpoints being probed")
+        out.append(f"dvcops_probe_targets {_num(len(self.series))}\n")
+        return "".join(out).encode()
+
+
+_LE = tuple("+Inf" if math.isinf(b) else repr(b) for b in BUCKETS)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _num(value: float | int) -> str:
+    """Values as Prometheus writes them: floats with a decimal point, +Inf, NaN."""
+    v = float(value)
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    return repr(v)
