@@ -135,7 +135,6 @@ def test_auditd_rules_only_on_the_level_3_host(converged: Converged) -> None:
     assert "-e 1" in rules.content_string
     assert mon.file("/etc/systemd/system/multi-user.target.wants/auditd.service").is_symlink
     assert not web.file("/etc/audit/rules.d/60-dvcops.rules").exists
-    assert not web.file("/etc/systemd/system/multi-user.target.wants/auditd.service").exists
 
 
 def test_baseline_files(converged: Converged) -> None:
