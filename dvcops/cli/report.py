@@ -9,11 +9,11 @@ import typer
 
 from dvcops.catalog import load_catalog
 from dvcops.cli.common import CatalogOpt, StateOpt, console, state_dir
-from dvcops.report import ReportInputs, build_report, render
-from dvcops.report.build import ReportError
+from dvcops.errors import DvcopsError
 
 if TYPE_CHECKING:
     from dvcops.demo import DemoContext
+    from dvcops.report import ReportInputs
 
 PeriodOpt = Annotated[str, typer.Option("--period", "-p", help="2025-06 | 2025-Q2 | 2025-H1 | 2025")]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="html | json | md")]
@@ -28,10 +28,13 @@ OnlineRateOpt = Annotated[float | None, typer.Option(
 
 
 def write_report(catalog_path: Path, period: str, fmt: str, out: Path | None, lang: str, inputs: ReportInputs) -> Path:
+    """Build, render and write one report; the parts are imported here, not when the CLI starts."""
+    from dvcops.report import build_report, render
+
     if fmt not in ("html", "json", "md"):
-        raise ReportError(f"--format {fmt!r}: expected html, json or md")
+        raise DvcopsError(f"--format {fmt!r}: expected html, json or md")
     if inputs.online_rate is not None and not 0 <= inputs.online_rate <= 1:
-        raise ReportError(f"--online-rate {inputs.online_rate}: expected a fraction from 0 to 1 (e.g. 0.63)")
+        raise DvcopsError(f"--online-rate {inputs.online_rate}: expected a fraction from 0 to 1 (e.g. 0.63)")
     catalog = load_catalog(catalog_path)
     report = build_report(catalog, period, inputs, lang=lang)
     text = render(report, fmt)
@@ -46,6 +49,8 @@ def report(catalog: CatalogOpt, period: PeriodOpt, fmt: FormatOpt = "html", out:
            lang: LangOpt = "vi", uptime_source: SourceOpt = "state", url: UrlOpt = None,
            survey_db: SurveyDbOpt = None, online_rate: OnlineRateOpt = None, state: StateOpt = None) -> None:
     """Write the periodic report of availability, satisfaction, security and roadmap for the reviewer."""
+    from dvcops.report import ReportInputs
+
     inputs = ReportInputs(state=state_dir(state), uptime_source=uptime_source, prometheus_url=url,
                           survey_database_url=survey_db, online_rate=online_rate)
     path = write_report(catalog, period, fmt, out, lang, inputs)
@@ -56,6 +61,8 @@ def demo_step(ctx: DemoContext) -> None:
     """Demo: the report for the current month, from what the earlier steps wrote into the state dir."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
+
+    from dvcops.report import ReportInputs
 
     month = datetime.now(ZoneInfo(ctx.catalog.province.timezone)).strftime("%Y-%m")
     inputs = ReportInputs(state=ctx.state)
