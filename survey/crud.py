@@ -17,6 +17,7 @@ from typing import Any, Literal, NamedTuple
 from sqlalchemy import Connection, Engine, Row, delete, func, insert, select
 
 from dvcops.catalog import Catalog, Service
+from survey.core.db import write_lock
 from survey.core.security import dossier_hash, new_receipt_id
 from survey.errors import FieldError, RatingInvalid
 from survey.instruments import Instrument, Instruments
@@ -123,36 +124,42 @@ def _insert_many(cursor: Any, mark: str, table: str, columns: Sequence[str], row
 
 
 def write_batch(engine: Engine, items: Sequence[NewRating]) -> list[Outcome]:
-    """Insert the ratings in one transaction; the dossier hash's unique index decides duplicates.
+    """Insert the ratings and commit (the Python API's way; the server's writer commits off its event loop)."""
+    if not items:
+        return []
+    with write_lock(engine), engine.begin() as conn:
+        return stage_batch(conn, items)
+
+
+def stage_batch(conn: Connection, items: Sequence[NewRating]) -> list[Outcome]:
+    """Insert the ratings in the connection's open transaction (the caller commits); the dossier hash's
+    unique index decides duplicates, the survey windows (read in the same transaction) closed services.
 
     This runs for every rating, so rows go straight to the driver (SQLAlchemy's per-row parameter processing
     would cost more CPU than everything else a rating needs). Whether a rating is new is read back by its
     receipt id (RETURNING lists the rows inserted): a duplicate dossier's row was not."""
-    if not items:
-        return []
-    sqlite = engine.dialect.name == "sqlite"
+    sqlite = conn.dialect.name == "sqlite"
     mark = "?" if sqlite else "%s"  # the drivers' paramstyles: sqlite3 qmark, psycopg format
     outcomes: dict[str, Outcome] = {}
-    with engine.begin() as conn:
-        services = sorted({i.service_id for i in items})
-        windows = {w.service_id: w for w in conn.execute(select(windows_t).where(windows_t.c.service_id.in_(services)))}
-        todo = []
-        for item in items:
-            w = windows.get(item.service_id)
-            if w is not None and not _open(w.opens_on, w.closes_on, item.rated_on):
-                outcomes[item.receipt_id] = Outcome("closed", _describe(w.opens_on, w.closes_on))
-            else:
-                todo.append(item)
-        ids: dict[str, int] = {}
-        if todo:
-            cursor = conn.connection.cursor()  # the same connection, so the same transaction
-            _insert_many(cursor, mark, "survey_ratings", RATING_COLUMNS, [_db_row(i, sqlite) for i in todo],
-                         " ON CONFLICT (dossier_hash) DO NOTHING RETURNING receipt_id, id")
-            ids = {receipt: rid for receipt, rid in cursor.fetchall()}
-            answers = [(ids[i.receipt_id], *a) for i in todo if i.receipt_id in ids for a in i.answers]
-            if answers:
-                _insert_many(cursor, mark, "survey_answers", ANSWER_COLUMNS, answers)
-            cursor.close()
+    services = sorted({i.service_id for i in items})
+    windows = {w.service_id: w for w in conn.execute(select(windows_t).where(windows_t.c.service_id.in_(services)))}
+    todo = []
+    for item in items:
+        w = windows.get(item.service_id)
+        if w is not None and not _open(w.opens_on, w.closes_on, item.rated_on):
+            outcomes[item.receipt_id] = Outcome("closed", _describe(w.opens_on, w.closes_on))
+        else:
+            todo.append(item)
+    ids: dict[str, int] = {}
+    if todo:
+        cursor = conn.connection.cursor()  # the same connection, so the same transaction
+        _insert_many(cursor, mark, "survey_ratings", RATING_COLUMNS, [_db_row(i, sqlite) for i in todo],
+                     " ON CONFLICT (dossier_hash) DO NOTHING RETURNING receipt_id, id")
+        ids = {receipt: rid for receipt, rid in cursor.fetchall()}
+        answers = [(ids[i.receipt_id], *a) for i in todo if i.receipt_id in ids for a in i.answers]
+        if answers:
+            _insert_many(cursor, mark, "survey_answers", ANSWER_COLUMNS, answers)
+        cursor.close()
     for item in todo:
         outcomes[item.receipt_id] = Outcome("created") if item.receipt_id in ids else Outcome("duplicate")
     return [outcomes[i.receipt_id] for i in items]

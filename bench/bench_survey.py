@@ -1,0 +1,185 @@
+"""Survey throughput at 100 concurrent clients, on SQLite and on PostgreSQL (goal on 2 cores: ratings/s >= 70 %
+of the same server's /healthz req/s measured in the same run, and p99 <= 50 ms).
+
+The server is the real one (`dvcops survey serve --workers 2`, one process per core), every rating committed
+durably before its 201 (SQLite WAL + synchronous=FULL; PostgreSQL with fsync on). The load comes from `wrk`
+(Debian package, C, little CPU of its own): 100 connections, each a closed loop, so the figures are the
+server's saturation throughput and the latency a client sees there (in a closed loop at saturation the
+median latency is 100 / throughput). /healthz and POST /api/v1/ratings are measured alternately, twice each;
+the better run of each is kept (the machine is shared; the same rule applies to both). Then the same 100
+clients each send a rating every 200 ms (about 500 ratings/s offered, far above a province's peak) for the
+latency below saturation. Every rating must get 201 and be in the database afterwards. The server processes'
+CPU time per request (user + system, from /proc; PostgreSQL's own processes not counted) says where the
+ratio comes from.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from sqlalchemy import create_engine, func, select
+
+from dvcops.lab import LabSpec
+from survey.models import Rating
+from tests.pg import PostgresServer, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.40.110"
+PG_HOST = "127.0.41.2"
+CLIENTS, THREADS, SECONDS, WORKERS = 100, 2, 8, 2
+HMAC_KEY = "bench-key-" + "0" * 32
+P99_GOAL_MS, RATIO_GOAL = 50.0, 0.70
+PACED_EVERY_MS = 200
+
+# wrk Lua: each thread numbers its own dossier codes; done() prints the figures as one JSON line.
+DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRK {"requests": %d, "seconds": %.6f, "p50_us": %d, "p99_us": %d, "non2xx": %d, '
+    .. '"errors": %d}\\n', summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99),
+    e.status, e.connect + e.read + e.write + e.timeout))
+end
+"""
+RATINGS = DONE + """
+local threads, counter = 0, 0
+PACING
+function setup(thread) threads = threads + 1; thread:set("tag", "T" .. threads) end  -- a global in that thread
+request = function()
+  counter = counter + 1
+  local body = string.format('{"service_id":"dang-ky-kinh-doanh","dossier_code":"BENCH-%s-%s-%d",'
+    .. '"instrument":"3-muc","answers":{"tiep-can":"rat-hai-long","thu-tuc":"hai-long","cong-chuc":"hai-long",'
+    .. '"ket-qua":"rat-hai-long","phan-anh":"khong-hai-long"},"comment":"Cán bộ tận tình","channel":"api"}',
+    RUN, tag, counter)
+  return wrk.format("POST", "/api/v1/ratings", {["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+def _group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the processes of one process group."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _wrk(url: str, script: Path, seconds: int = SECONDS, pgid: int | None = None) -> dict[str, Any]:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk not found: install the Debian package 'wrk' (scripts/debian-packages)")
+    cpu_before = _group_cpu(pgid) if pgid else 0.0
+    done = subprocess.run([wrk, "-t", str(THREADS), "-c", str(CLIENTS), "-d", f"{seconds}s", "--timeout", "10s",
+                           "--latency", "-s", str(script), url], capture_output=True, text=True, timeout=seconds + 60)
+    cpu_after = _group_cpu(pgid) if pgid else 0.0
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("WRK ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk failed: {done.stdout[-500:]} {done.stderr[-500:]}")
+    out: dict[str, Any] = json.loads(line[4:])
+    out["rps"] = out["requests"] / out["seconds"]
+    out["cpu_us"] = (cpu_after - cpu_before) / max(1, out["requests"]) * 1e6
+    return out
+
+
+def _serve(folder: Path, db_url: str | None) -> tuple[subprocess.Popen[bytes], str]:
+    catalog = folder / "lab.yml"
+    catalog.write_text(yaml.safe_dump(LabSpec(prefix="127.0.40").catalog("ca.pem"), allow_unicode=True))
+    port = free_port(HOST)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DVCOPS_SURVEY_")}
+    env.update({"DVCOPS_STATE": str(folder / "state"), "DVCOPS_SURVEY_HMAC_KEY": HMAC_KEY,
+                "DVCOPS_SURVEY_RATE_LIMIT_PER_MINUTE": "100000000"})  # one load generator, 100 clients
+    if db_url:
+        env["DVCOPS_SURVEY_DATABASE_URL"] = db_url
+    log = (folder / "serve.log").open("ab")
+    proc = subprocess.Popen([sys.executable, "-m", "dvcops", "survey", "serve", "--catalog", str(catalog),
+                             "--host", HOST, "--port", str(port), "--workers", str(WORKERS)],
+                            cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
+    base = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    raise RuntimeError(f"survey server did not start: {(folder / 'serve.log').read_text()[-1000:]}")
+
+
+def _measure(name: str, folder: Path, db_url: str | None, database: str) -> list[dict[str, Any]]:
+    proc, base = _serve(folder, db_url)
+    health_lua, ratings_lua = folder / "healthz.lua", folder / "ratings.lua"
+    health_lua.write_text(DONE)
+    try:
+        _wrk(f"{base}/healthz", health_lua, seconds=2)  # warm-up: connections, caches, JIT-free Python paths
+        health, ratings = [], []
+        for round_ in range(2):
+            ratings_lua.write_text(RATINGS.replace("RUN", f'"{name}{round_}"').replace("PACING", ""))
+            health.append(_wrk(f"{base}/healthz", health_lua, pgid=proc.pid))
+            ratings.append(_wrk(f"{base}/api/v1/ratings", ratings_lua, pgid=proc.pid))
+        ratings_lua.write_text(RATINGS.replace("RUN", f'"{name}paced"').replace("PACING", f"delay = function() "
+                                                                                   f"return {PACED_EVERY_MS} end"))
+        paced = _wrk(f"{base}/api/v1/ratings", ratings_lua, pgid=proc.pid)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    engine = create_engine(database)
+    with engine.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(Rating.__table__)).scalar_one()
+    engine.dispose()
+    answered = sum(r["requests"] for r in [*ratings, paced])
+    print(f"{name}: healthz {health}\n{name}: ratings {ratings}\n{name}: paced {paced}", file=sys.stderr)
+    if any(r["non2xx"] or r["errors"] for r in [*ratings, paced]) or stored < answered:
+        raise RuntimeError(f"{name}: ratings failed or were lost: {ratings}, {stored} stored of {answered} answered")
+    h = max(health, key=lambda r: r["rps"])
+    r = max(ratings, key=lambda r: r["rps"])
+    ratio = r["rps"] / h["rps"]
+    p99 = r["p99_us"] / 1000
+    paced_p99 = paced["p99_us"] / 1000
+    return [
+        {"benchmark": "survey", "figure": f"{name}: GET /healthz, {CLIENTS} clients ({WORKERS} workers), saturated",
+         "value": f"{h['rps']:,.0f} req/s (p50 {h['p50_us'] / 1000:.1f} ms, p99 {h['p99_us'] / 1000:.1f} ms; "
+                  f"server CPU {h['cpu_us']:.0f} µs/req)", "goal": "", "met": None},
+        {"benchmark": "survey", "figure": f"{name}: POST /api/v1/ratings, {CLIENTS} clients, durable, saturated",
+         "value": f"{r['rps']:,.0f} ratings/s (p50 {r['p50_us'] / 1000:.1f} ms, p99 {p99:.1f} ms; "
+                  f"server CPU {r['cpu_us']:.0f} µs/rating)", "goal": f"p99 <= {P99_GOAL_MS:.0f} ms",
+         "met": p99 <= P99_GOAL_MS},
+        {"benchmark": "survey", "figure": f"{name}: ratings/s ÷ /healthz req/s (same run)",
+         "value": f"{ratio * 100:.0f} %", "goal": f">= {RATIO_GOAL * 100:.0f} %", "met": ratio >= RATIO_GOAL},
+        {"benchmark": "survey", "figure": f"{name}: POST /api/v1/ratings, {CLIENTS} clients each every "
+                                          f"{PACED_EVERY_MS} ms (below saturation)",
+         "value": f"{paced['rps']:,.0f} ratings/s (p50 {paced['p50_us'] / 1000:.1f} ms, p99 {paced_p99:.1f} ms)",
+         "goal": f"p99 <= {P99_GOAL_MS:.0f} ms at this load", "met": paced_p99 <= P99_GOAL_MS},
+    ]
+
+
+def run() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-survey-") as tmp:
+        folder = Path(tmp) / "sqlite"
+        folder.mkdir()
+        rows += _measure("SQLite", folder, None, f"sqlite:///{folder / 'state' / 'survey' / 'ratings.sqlite3'}")
+        with PostgresServer(PG_HOST) as pg:
+            url = pg.create_database("survey_bench")
+            folder = Path(tmp) / "postgresql"
+            folder.mkdir()
+            rows += _measure("PostgreSQL", folder, url, url)
+    return rows
