@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +30,7 @@ import yaml
 from sqlalchemy import create_engine, func, select
 
 from dvcops.lab import LabSpec
+from dvcops.system import require_program
 from survey.models import Rating
 from tests.pg import PostgresServer, free_port
 
@@ -83,9 +83,7 @@ def _group_cpu(pgid: int) -> float:
 
 
 def _wrk(url: str, script: Path, seconds: int = SECONDS, pgid: int | None = None) -> dict[str, Any]:
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise SystemExit("wrk not found: install the Debian package 'wrk' (scripts/debian-packages)")
+    wrk = str(require_program("wrk"))  # Debian package 'wrk' (scripts/debian-packages)
     cpu_before = _group_cpu(pgid) if pgid else 0.0
     done = subprocess.run([wrk, "-t", str(THREADS), "-c", str(CLIENTS), "-d", f"{seconds}s", "--timeout", "10s",
                            "--latency", "-s", str(script), url], capture_output=True, text=True, timeout=seconds + 60)
