@@ -12,9 +12,9 @@ import csv
 import io
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, cast
 
-from sqlalchemy import Connection, Engine, Row, delete, func, insert, select
+from sqlalchemy import Connection, Engine, Row, Table, delete, func, insert, select
 
 from dvcops.catalog import Catalog, Service
 from survey.core.db import write_lock
@@ -24,9 +24,9 @@ from survey.instruments import Instrument, Instruments
 from survey.models import Answer, Rating, SurveyWindow
 from survey.schemas import RatingCreate, RatingOut, RatingPage, WindowIn, WindowOut
 
-ratings_t = Rating.__table__
-answers_t = Answer.__table__
-windows_t = SurveyWindow.__table__
+ratings_t = cast(Table, Rating.__table__)
+answers_t = cast(Table, Answer.__table__)
+windows_t = cast(Table, SurveyWindow.__table__)
 
 
 class AnswerRow(NamedTuple):

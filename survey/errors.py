@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dvcops.errors import DvcopsError
+from survey.i18n import message
 
 
 class SurveyError(DvcopsError):
@@ -23,8 +24,6 @@ class FieldError:
     params: dict[str, Any] = field(default_factory=dict)
 
     def message(self, lang: str = "en") -> str:
-        from survey.i18n import message
-
         return message(self.type, lang, **self.params)
 
 

@@ -44,15 +44,17 @@ class PostgresServer:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
 
     def start(self) -> PostgresServer:
+        """Create the cluster (first time) and start the server; after `stop(keep=True)`, start it again."""
         initdb, pg_ctl = str(require_program("initdb")), str(require_program("pg_ctl"))
-        self.folder = Path(tempfile.mkdtemp(prefix="dvcops-pg-"))
-        if self._as_root:
-            shutil.chown(self.folder, "postgres", "postgres")
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix="dvcops-pg-"))
+            if self._as_root:
+                shutil.chown(self.folder, "postgres", "postgres")
+            done = self._run(initdb, "-D", str(self.folder / "data"), "-U", "postgres", "--auth=trust", "--no-sync",
+                             "-E", "UTF8", "--locale=C.UTF-8")
+            if done.returncode != 0:
+                raise RuntimeError(f"initdb failed: {done.stderr.strip()}")
         data = self.folder / "data"
-        done = self._run(initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8",
-                         "--locale=C.UTF-8")
-        if done.returncode != 0:
-            raise RuntimeError(f"initdb failed: {done.stderr.strip()}")
         options = {"listen_addresses": self.host, "port": str(self.port), "unix_socket_directories": str(self.folder),
                    "max_connections": "200", "shared_buffers": "64MB", **self.settings}
         opts = " ".join(f"-c {k}={v}" for k, v in options.items())
@@ -95,12 +97,14 @@ class PostgresServer:
             conn.execute(f'CREATE SCHEMA "{schema}"')
         return f"{self.url(database)}?options=-csearch_path%3D{schema}"
 
-    def stop(self) -> None:
+    def stop(self, keep: bool = False) -> None:
+        """Stop the server; remove the cluster unless `keep` (to start the same server again)."""
         if self.folder is None:
             return
         self._run(str(require_program("pg_ctl")), "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
-        shutil.rmtree(self.folder, ignore_errors=True)
-        self.folder = None
+        if not keep:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
 
     def __enter__(self) -> PostgresServer:
         return self.start()

@@ -33,7 +33,8 @@ def make_engine(url: URL) -> Engine:
                                pool_size=8, max_overflow=8)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
+    return create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8,
+                         connect_args={"connect_timeout": 10})  # an unreachable server fails, it does not hang
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -56,9 +56,8 @@ def _render(request: Request, name: str, lang: str, status: int = 200, **context
 def _form(request: Request, ctx: SurveyContext, lang: str, *, service_id: str | None, fixed: bool,
           instrument: Instrument, values: dict[str, Any], errors: dict[str, str], channel: str,
           status: int = 200, extra_headers: dict[str, str] | None = None) -> HTMLResponse:
-    token = request.cookies.get(CSRF_COOKIE)
-    if not csrf_ok(ctx.key, token, token):
-        token = new_csrf_token(ctx.key)
+    cookie = request.cookies.get(CSRF_COOKIE)
+    token = cookie if cookie and csrf_ok(ctx.key, cookie, cookie) else new_csrf_token(ctx.key)
     agencies = {a.id: a.name for a in ctx.catalog.agencies}
     services = [(s, agencies.get(s.agency, s.agency)) for s in ctx.catalog.services]
     service = next((s for s, _ in services if s.id == service_id), None)
