@@ -1,47 +1,62 @@
-"""The `dvcops` command: one thin Typer app; each part's commands live in their own module here.
+"""The `dvcops` command: one thin CLI; each part's commands live in their own module here.
 
-Errors a user can cause (DvcopsError) become one line per problem on stderr and exit code 2.
+Sub-commands are loaded when they are called (click's lazy-group pattern): `dvcops report` does not
+import nmap, Locust, ansible-runner or FastAPI, so every command starts quickly. Errors a user can
+cause (DvcopsError) become one line per problem on stderr and exit code 2.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
+import click
 import typer
+from typer.core import TyperGroup
 
-from dvcops.cli import catalog as catalog_cli
-from dvcops.cli import demo as demo_cli
-from dvcops.cli import drill as drill_cli
-from dvcops.cli import lab as lab_cli
-from dvcops.cli import loadtest as loadtest_cli
-from dvcops.cli import probe as probe_cli
-from dvcops.cli import provision as provision_cli
-from dvcops.cli import report as report_cli
-from dvcops.cli import survey as survey_cli
 from dvcops.errors import DvcopsError
 
-app = typer.Typer(
-    name="dvcops",
-    help="Operations toolkit for a province's online public services (dịch vụ công trực tuyến).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-app.add_typer(catalog_cli.app, name="catalog")
-app.add_typer(drill_cli.app, name="drill")
-app.add_typer(lab_cli.app, name="lab")
-app.add_typer(loadtest_cli.app, name="loadtest")
-app.add_typer(probe_cli.app, name="probe")
-app.add_typer(survey_cli.app, name="survey")
-app.command("demo")(demo_cli.demo)
-app.command("inventory")(provision_cli.inventory)
-app.command("provision")(provision_cli.provision)
-app.command("report")(report_cli.report)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "catalog": ("dvcops.cli.catalog", "app"),
+    "lab": ("dvcops.cli.lab", "app"),
+    "probe": ("dvcops.cli.probe", "app"),
+    "survey": ("dvcops.cli.survey", "app"),
+    "loadtest": ("dvcops.cli.loadtest", "app"),
+    "drill": ("dvcops.cli.drill", "app"),
+    "inventory": ("dvcops.cli.provision", "inventory"),
+    "provision": ("dvcops.cli.provision", "provision"),
+    "report": ("dvcops.cli.report", "report"),
+    "demo": ("dvcops.cli.demo", "demo"),
+}
+"""name -> (module, attribute): a Typer sub-app, or a function that is one command."""
+
+HELP = "Operations toolkit for a province's online public services (dịch vụ công trực tuyến)."
+
+
+class LazyGroup(TyperGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[cmd_name]
+        target = getattr(importlib.import_module(module), attr)
+        if not isinstance(target, typer.Typer):
+            single = typer.Typer(add_completion=False)
+            single.command(name=cmd_name)(target)
+            target = single
+        command = typer.main.get_command(target)
+        command.name = cmd_name
+        return command
+
+
+cli = LazyGroup(name="dvcops", help=HELP, no_args_is_help=True)
 
 
 def main() -> None:
     try:
-        app()
+        cli.main(prog_name="dvcops")
     except DvcopsError as exc:
         for line in exc.lines:
             print(line, file=sys.stderr)
