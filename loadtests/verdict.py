@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from dvcops.state import StateDir
 from loadtests.thresholds import ThresholdResult
 
 VERDICT_FILE = "verdict.json"
@@ -91,6 +92,18 @@ class Verdict(BaseModel):
     @classmethod
     def read(cls, run_dir: Path) -> Verdict:
         return cls.model_validate_json((run_dir / VERDICT_FILE).read_text(encoding="utf-8"))
+
+
+def runs(state: StateDir | None = None) -> list[tuple[Path, Verdict]]:
+    """The read API for the report: every finished run under <state>/loadtests/runs, newest first."""
+    folder = (state or StateDir()).path("loadtests", "runs", mkdir=False)
+    out: list[tuple[Path, Verdict]] = []
+    for run_dir in sorted(folder.glob("*/"), reverse=True) if folder.is_dir() else []:
+        try:
+            out.append((run_dir, Verdict.read(run_dir)))
+        except (FileNotFoundError, ValidationError, ValueError):
+            continue  # running, interrupted, or written by another version: not a verdict to report
+    return sorted(out, key=lambda rv: rv[1].ended, reverse=True)
 
 
 def decide(results: list[ThresholdResult], refused: list[str], exceptions: int = 0) -> tuple[str, int, list[str]]:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from dvcops.lab import Lab
-from loadtests.verdict import Verdict
+from dvcops.state import StateDir
+from loadtests.verdict import Verdict, runs
 from tests.conftest import run_dvcops, start_lab
 
 PREFIX = "127.0.50"
@@ -64,3 +65,16 @@ def test_the_cli_process_never_imports_locust() -> None:
     code = ("import sys, dvcops.cli, loadtests.runner, loadtests.plan, loadtests.verdict; "
             "sys.exit(1 if {'locust', 'gevent'} & set(sys.modules) else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_the_read_api_lists_finished_runs_newest_first(lab: Lab, tmp_path: Path) -> None:
+    state = StateDir(tmp_path / "state")
+    (tmp_path / "p.yml").write_text(PROFILE.replace("duration: 4s", "duration: 2s"))
+    for _ in range(2):
+        proc = run_dvcops("loadtest", "run", "--catalog", str(lab.catalog_path), "--profile", str(tmp_path / "p.yml"),
+                          "--service", "dang-ky-kinh-doanh", state=state.root)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    (state.folder("loadtests", "runs", "unfinished")).mkdir(exist_ok=True)
+    found = runs(state)
+    assert len(found) == 2 and found[0][1].ended >= found[1][1].ended
+    assert all(d.parent == state.root / "loadtests" / "runs" and v.verdict == "pass" for d, v in found)
