@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from dvcops.errors import DvcopsError
@@ -108,6 +109,7 @@ class LabSpec:
 
     def catalog(self, ca_file: str) -> dict[str, Any]:
         """The lab catalogue as data; written to lab.yml by the lab server once it listens."""
+        year = date.today().year
         u = self.url
         svc = [
             {"id": "cong-thong-tin", "name": "Cổng Dịch vụ công tỉnh (lab)", "agency": "so-tttt", "level": "2",
@@ -166,6 +168,7 @@ class LabSpec:
                 "survey": {"ports": [self.survey_port], "description": "dvcops survey service"},
             },
             "maintenance": [],
-            "targets": {"roadmap": {2025: {"level3": 3, "level4": 3}}, "online_rate": {2025: 0.70}},
+            # targets for the current year, so a report on the lab's own period has something to compare with
+            "targets": {"roadmap": {year: {"level3": 1, "level4": 3}}, "online_rate": {year: 0.70}},
             "loadtest": {"allowed_hosts": [self.address("lab-survey")]},
         }
