@@ -79,4 +79,6 @@ def test_the_rating_user_posts_valid_unique_ratings_the_survey_stores(lab: Lab, 
     assert rows["survey.services"].requests == rows["survey.instruments"].requests == 4  # once per user, on start
     assert rows["survey.rate"].requests > 10 and rows["survey.rate"].failures == 0  # no 409: every code is new
     after = httpx.get(f"{survey}/api/v1/stats", timeout=10).json()["ratings"]
-    assert after - before == rows["survey.rate"].requests
+    # every counted rating is stored; at most one more per user (4) may be stored whose request Locust cut
+    # off at the stop after the survey had committed it
+    assert rows["survey.rate"].requests <= after - before <= rows["survey.rate"].requests + 4

@@ -212,7 +212,9 @@ def test_survey_and_prober_services(converged: Converged) -> None:
     for setting in ("NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "CapabilityBoundingSet=",
                     "User=dvcops", "EnvironmentFile=/etc/dvcops/survey.env"):
         assert setting in unit
-    assert "dvcops survey serve --host 127.0.80.1 --port 8000" in unit
+    # the survey command requires --catalog: the unit must pass the catalogue the role installed
+    assert "dvcops survey serve --catalog /etc/dvcops/catalog.yml --host 127.0.80.1 --port 8000" in unit
+    assert web.file("/etc/dvcops/catalog.yml").exists
     assert "dvcops probe serve --catalog /etc/dvcops/catalog.yml --listen 127.0.80.2:9115" in \
         mon.file("/etc/systemd/system/dvcops-prober.service").content_string
     assert web.file("/etc/systemd/system/multi-user.target.wants/dvcops-survey.service").is_symlink
