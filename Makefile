@@ -26,8 +26,8 @@ bench: $(STAMP) debs
 	$(PY) -m bench $(BENCH_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check dvcops probes survey drills loadtests tests bench
-	$(VENV)/bin/mypy dvcops
+	$(VENV)/bin/ruff check dvcops probes survey drills loadtests playbooks tests bench
+	$(VENV)/bin/mypy dvcops probes survey drills loadtests playbooks
 
 clean:
 	rm -rf $(VENV) .dvcops .pytest_cache .mypy_cache .ruff_cache

@@ -4,6 +4,7 @@ and 200,000 ratings (goal: renders in <= 3 s)."""
 from __future__ import annotations
 
 import random
+import shutil
 import tempfile
 import time
 from datetime import date, datetime, timedelta
@@ -91,12 +92,23 @@ def generate(state: StateDir, catalog_path: Path) -> float:
     return time.perf_counter() - t0
 
 
+CACHE = Path(__file__).resolve().parent / ".cache" / f"report-{N_SERVICES}-{N_AGENCIES}-{N_RATINGS}"
+
+
 def run() -> list[dict]:
+    """Generating the data takes minutes; it is kept in bench/.cache (not in git) and reused, since the
+    figure measured is the report's time, not the generator's."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        state = StateDir(folder / "state")
+        state = StateDir(CACHE / "state")
         catalog_path = catalog_file(folder)
-        generated = generate(state, catalog_path)
+        done = CACHE / "complete"
+        if not done.exists():
+            shutil.rmtree(CACHE, ignore_errors=True)
+            generated = f"data generated in {generate(state, catalog_path):.0f} s"
+            done.write_text(generated)
+        else:
+            generated = done.read_text() + ", reused from bench/.cache"
         times = []
         for _ in range(3):
             t0 = time.perf_counter()
@@ -105,6 +117,6 @@ def run() -> list[dict]:
         size = out.stat().st_size
     best, worst = min(times), max(times)
     return [{"benchmark": "report", "figure": f"annual report, {N_SERVICES} services / {N_AGENCIES} agencies, "
-             f"1 year per-minute history, {N_RATINGS:,} ratings (best of 3; HTML {size // 1024} KiB; "
-             f"data generated in {generated:.0f} s)", "value": f"{best:.2f} s (worst {worst:.2f} s)",
+             f"1 year per-minute history, {N_RATINGS:,} ratings (best of 3; HTML {size // 1024} KiB; {generated})",
+             "value": f"{best:.2f} s (worst {worst:.2f} s)",
              "goal": "<= 3 s", "met": worst <= 3.0}]

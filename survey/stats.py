@@ -25,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, case, extract, func, select
 
 from dvcops.catalog import Catalog
 from dvcops.periods import Period
@@ -40,7 +40,7 @@ from survey.schemas import RatingCreate, RatingReceipt
 
 __all__ = [
     "Breakdown", "Comment", "FactorStats", "Satisfaction", "SatisfactionStats", "SurveyDatabase",
-    "open_database", "record_rating", "satisfaction", "DuplicateRating", "RatingInvalid",
+    "Month", "open_database", "record_rating", "satisfaction", "monthly", "DuplicateRating", "RatingInvalid",
 ]
 
 
@@ -142,11 +142,12 @@ def _days(period: Period | None) -> tuple[date | None, date | None]:
 
 
 def satisfaction(db: SurveyDatabase | Engine, period: Period | None = None, *, agency: str | None = None,
-                 service: str | None = None, comments: int = 20, instruments: Instruments | None = None
-                 ) -> Satisfaction:
+                 service: str | None = None, comments: int = 20, by_factor: bool = True,
+                 instruments: Instruments | None = None) -> Satisfaction:
     """Satisfaction figures for the ratings filed in `period` (all time if None), optionally one agency or service.
 
-    Ratings carry only a local date, so a period boundary inside a day counts that whole day."""
+    Ratings carry only a local date, so a period boundary inside a day counts that whole day. `by_factor=False`
+    skips the per-answer SIPAS breakdown (the costly part: it reads every answer), e.g. for a comparison period."""
     engine = db.engine if isinstance(db, SurveyDatabase) else db
     order = _level_order(instruments or load_instruments())
     r, a = Rating.__table__, Answer.__table__
@@ -165,7 +166,7 @@ def satisfaction(db: SurveyDatabase | Engine, period: Period | None = None, *, a
         answer_khl = func.sum(case((a.c.khong_hai_long, 1), else_=0))
         factor_rows = conn.execute(select(a.c.factor, a.c.level, func.count(), answer_khl, func.sum(a.c.score))
                                    .select_from(a.join(r, a.c.rating_id == r.c.id)).where(*conds)
-                                   .group_by(a.c.factor, a.c.level)).all()
+                                   .group_by(a.c.factor, a.c.level)).all() if by_factor else []
         recent = conn.execute(select(r.c.receipt_id, r.c.rated_on, r.c.service_id, r.c.agency_id, r.c.level,
                                      r.c.khong_hai_long, r.c.comment)
                               .where(*conds, r.c.comment.is_not(None)).order_by(r.c.id.desc()).limit(comments)
@@ -192,6 +193,40 @@ def satisfaction(db: SurveyDatabase | Engine, period: Period | None = None, *, a
                           agency_id=c.agency_id, level=c.level, khong_hai_long=c.khong_hai_long, text=c.comment)
                   for c in recent],
     )
+
+
+class Month(BaseModel):
+    """Ratings filed in one calendar month."""
+
+    month: str
+    """YYYY-MM"""
+    ratings: int
+    khong_hai_long: int
+    ratio_766: float | None
+
+
+def monthly(db: SurveyDatabase | Engine, first: date, last: date, *, agency: str | None = None,
+            service: str | None = None) -> list[Month]:
+    """Ratings and ratio_766 per month for ratings filed from `first` to `last` (inclusive), in one query;
+    months without ratings are listed with zero ratings, so a trend has no holes."""
+    engine = db.engine if isinstance(db, SurveyDatabase) else db
+    r = Rating.__table__
+    conds = [r.c.rated_on >= first, r.c.rated_on <= last]
+    if agency is not None:
+        conds.append(r.c.agency_id == agency)
+    if service is not None:
+        conds.append(r.c.service_id == service)
+    year, month = extract("year", r.c.rated_on), extract("month", r.c.rated_on)
+    khl = func.sum(case((r.c.khong_hai_long, 1), else_=0))
+    with engine.connect() as conn:
+        rows = conn.execute(select(year, month, func.count(), khl).where(*conds).group_by(year, month)).all()
+    counts = {(int(y), int(m)): (int(n), int(k or 0)) for y, m, n, k in rows}
+    out, y, m = [], first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        n, k = counts.get((y, m), (0, 0))
+        out.append(Month(month=f"{y}-{m:02d}", ratings=n, khong_hai_long=k, ratio_766=(n - k) / n if n else None))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
 
 
 class _Acc:

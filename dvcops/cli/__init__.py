@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import TYPE_CHECKING
 
-import click
 import typer
 from typer.core import TyperGroup
+
+if TYPE_CHECKING:  # typer >= 0.29 carries its own click; TyperGroup's methods take its types
+    from typer._click.core import Command, Context
 
 from dvcops.errors import DvcopsError
 
@@ -34,10 +37,10 @@ HELP = "Operations toolkit for a province's online public services (dịch vụ 
 
 
 class LazyGroup(TyperGroup):
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         return list(COMMANDS)
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         if cmd_name not in COMMANDS:
             return None
         module, attr = COMMANDS[cmd_name]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from dvcops.catalog import Catalog
 from dvcops.periods import Period
 from dvcops.report.i18n import LEVEL_LABELS
@@ -43,19 +45,15 @@ def _rows(now: dict[str, stats.Breakdown], before: dict[str, stats.Breakdown], n
     return out
 
 
-def _months(period: Period) -> list[Period]:
-    tz = period.start.tzinfo.key  # type: ignore[union-attr]
+def _trend_span(period: Period) -> tuple[date, date]:
+    """The months a trend covers: those of the period, or the six months up to a one-month period."""
+    first = period.start.date()
     if period.kind == "month":
-        months = [period]
-        while len(months) < 6:
-            months.insert(0, months[0].previous())
-        return months
-    out, p = [], Period.parse(f"{period.start.year}-{period.start.month:02d}", tz)
-    while p.start < period.end:
-        out.append(p)
-        y, m = (p.end.year, p.end.month)
-        p = Period.parse(f"{y}-{m:02d}", tz)
-    return out
+        y, m = first.year, first.month - 5
+        if m < 1:
+            y, m = y - 1, m + 12
+        first = date(y, m, 1)
+    return first, (period.end - timedelta(microseconds=1)).date()
 
 
 def satisfaction_section(catalog: Catalog, db: stats.SurveyDatabase, period: Period, t: Thresholds,
@@ -63,7 +61,7 @@ def satisfaction_section(catalog: Catalog, db: stats.SurveyDatabase, period: Per
     instruments = load_instruments()
     now = stats.satisfaction(db, period, comments=comments, instruments=instruments)
     prev_period = period.previous()
-    before = stats.satisfaction(db, prev_period, comments=0, instruments=instruments)
+    before = stats.satisfaction(db, prev_period, comments=0, by_factor=False, instruments=instruments)
     idx = 0 if lang == "vi" else 1
     level_names: dict[str, str] = {}
     for ins in instruments.instruments:
@@ -72,10 +70,8 @@ def satisfaction_section(catalog: Catalog, db: stats.SurveyDatabase, period: Per
     factor_names = {fid: (f.vi if lang == "vi" else f.en) for fid, f in instruments.factors.items()}
     service_names = {s.id: s.name for s in catalog.services}
     agency_names = {a.id: a.name for a in catalog.agencies}
-    trend = []
-    for month in _months(period):
-        m = stats.satisfaction(db, month, comments=0, instruments=instruments)
-        trend.append(TrendPoint(label=month.label, ratings=m.ratings, ratio_766=m.ratio_766))
+    trend = [TrendPoint(label=m.month, ratings=m.ratings, ratio_766=m.ratio_766)
+             for m in stats.monthly(db, *_trend_span(period))]
     return Satisfaction(
         trend=trend,
         ratings=now.ratings, khong_hai_long=now.khong_hai_long, ratio_766=now.ratio_766, mean_score=now.mean_score,

@@ -99,6 +99,7 @@ def test_satisfaction_matches_hand_computed_figures(report: dict) -> None:
         assert (f["answers"], f["khong_hai_long"]) == (10 * q3 + 8 * q5, 1 * q3 + 2 * q5), f
     assert [c["text"] for c in sat["comments"]] == [COMMENT]  # raw in JSON, escaped in HTML
     assert [p["label"] for p in sat["trend"]] == ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"]
+    assert sat["trend"][0] == {"label": "2025-01", "ratings": 0, "ratio_766": None}   # empty months stay in
     assert sat["trend"][-2]["ratio_766"] == pytest.approx(1.0) and sat["trend"][-1]["ratio_766"] == pytest.approx(RATIO)
 
 
