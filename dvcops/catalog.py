@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import unicodedata
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,7 +29,16 @@ from pydantic import (
 from dvcops.conditions import Condition, ConditionSyntaxError, parse_condition
 from dvcops.durations import format_duration, parse_duration
 from dvcops.errors import CatalogError
-from dvcops.yamlsource import SourceMap, YamlProblem, format_path, gc_paused, load_yaml, read_yaml
+from dvcops.yamlsource import (
+    SourceMap,
+    YamlProblem,
+    format_path,
+    gc_paused,
+    load_yaml,
+    nfc,
+    read_yaml,
+    validation_problems,
+)
 
 LEVELS = ("1", "2", "3", "4", "toan-trinh", "mot-phan")
 """Delivery levels: decree 43/2011 levels 1-4 and decree 42/2022 'toàn trình' / 'một phần'."""
@@ -365,17 +373,6 @@ class Catalog(_Model):
 # ---------------------------------------------------------------- loading and validation
 
 
-def _nfc(value: Any) -> Any:
-    """NFC-normalise every string: Vietnamese text typed on different keyboards compares equal."""
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
-    if isinstance(value, list):
-        return [_nfc(v) for v in value]
-    if isinstance(value, dict):
-        return {_nfc(k): _nfc(v) for k, v in value.items()}
-    return value
-
-
 def _items(data: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
     seq = data.get(key)
     if not isinstance(seq, list):
@@ -429,26 +426,6 @@ def _reference_problems(data: dict[str, Any], smap: SourceMap) -> list[tuple[int
     return out
 
 
-def _pydantic_problems(exc: ValidationError, data: Any, smap: SourceMap) -> list[tuple[int, str]]:
-    out = []
-    for err in exc.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p and p.endswith("]")))
-        # pydantic adds union/function tags to loc (e.g. 'function-before[...]'); drop them
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            msg = f"unknown key {loc[-1]!r}" if loc else "unknown key"
-        elif kind == "missing":
-            msg = "required field is missing"
-        elif kind == "literal_error":
-            msg = f"{err['input']!r} is not allowed: expected {err['msg'].removeprefix('Input should be ')}"
-        else:
-            msg = err["msg"].removeprefix("Value error, ")
-            if not msg.startswith(repr(err.get("input"))) and kind not in ("value_error",):
-                msg = f"{err.get('input')!r}: {msg}"
-        out.append((smap.line(loc), smap.error(loc, msg)))
-    return out
-
-
 def parse_catalog(text: str, filename: str = "catalog.yml", source: Path | None = None) -> Catalog:
     """Validate catalogue text; raise CatalogError with every problem, sorted by line."""
     try:
@@ -476,13 +453,13 @@ def _validate(data: Any, smap: SourceMap, source: Path | None) -> Catalog:
 def _validate_data(data: Any, smap: SourceMap, source: Path | None) -> Catalog:
     if not isinstance(data, dict):
         raise CatalogError(f"{smap.filename}:1: (top): expected a mapping with version, province, services, ...")
-    data = _nfc(data)
+    data = nfc(data)
     problems = _reference_problems(data, smap)
     catalog = None
     try:
         catalog = Catalog.model_validate({**data, "source": source})
     except ValidationError as exc:
-        problems += _pydantic_problems(exc, data, smap)
+        problems += validation_problems(exc, smap)
     if problems:
         problems.sort(key=lambda p: p[0])
         raise CatalogError(*[line for _, line in problems])

@@ -8,12 +8,14 @@ overwritten as PyYAML would do.
 from __future__ import annotations
 
 import gc
+import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 try:  # libyaml is about 10x faster on large catalogues
     from yaml import CSafeLoader as _Loader
@@ -143,3 +145,36 @@ def read_yaml(path: Path) -> tuple[Any, SourceMap]:
     except OSError as exc:
         raise YamlProblem([f"{path}: cannot read: {exc.strerror}"]) from None
     return load_yaml(text, str(path))
+
+
+def nfc(value: Any) -> Any:
+    """NFC-normalise every string (keys too): Vietnamese typed on different keyboards compares equal."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, list):
+        return [nfc(v) for v in value]
+    if isinstance(value, dict):
+        return {nfc(k): nfc(v) for k, v in value.items()}
+    return value
+
+
+def validation_problems(exc: ValidationError, smap: SourceMap, prefix: Loc = ()) -> list[tuple[int, str]]:
+    """One `file:line: path: message` per pydantic error, with its line, pointing at the offending value
+    (`prefix` when the validated data sits below the document's top)."""
+    out = []
+    for err in exc.errors(include_url=False):
+        # pydantic adds validator tags to loc (e.g. 'function-before[...]'): they are not YAML paths
+        loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p and p.endswith("]")))
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            msg = f"unknown key {loc[-1]!r}" if loc else "unknown key"
+        elif kind == "missing":
+            msg = "required field is missing"
+        elif kind == "literal_error":
+            msg = f"{err['input']!r} is not allowed: expected {err['msg'].removeprefix('Input should be ')}"
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            if kind != "value_error" and not msg.startswith(repr(err.get("input"))):
+                msg = f"{err.get('input')!r}: {msg}"
+        out.append((smap.line(loc), smap.error(loc, msg)))
+    return sorted(out, key=lambda p: p[0])

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from dvcops.yamlsource import SourceMap, YamlProblem, load_yaml, read_yaml
+from dvcops.yamlsource import SourceMap, YamlProblem, load_yaml, read_yaml, validation_problems
 from loadtests.errors import LoadTestError
 
 M = TypeVar("M", bound=BaseModel)
@@ -34,20 +34,7 @@ def parse(text: str, filename: str) -> tuple[Any, SourceMap]:
 
 def problems(exc: ValidationError, smap: SourceMap, prefix: tuple[str | int, ...] = ()) -> list[str]:
     """One line per pydantic error, pointing at the YAML line of the offending value."""
-    out: list[tuple[int, str]] = []
-    for err in exc.errors(include_url=False):
-        loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p and p.endswith("]")))
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            msg = f"unknown key {loc[-1]!r}" if loc else "unknown key"
-        elif kind == "missing":
-            msg = "required field is missing"
-        else:
-            msg = err["msg"].removeprefix("Value error, ")
-            if kind != "value_error" and not msg.startswith(repr(err.get("input"))):
-                msg = f"{err.get('input')!r}: {msg}"
-        out.append((smap.line(loc), smap.error(loc, msg)))
-    return [line for _, line in sorted(out, key=lambda p: p[0])]
+    return [line for _, line in validation_problems(exc, smap, prefix)]
 
 
 def validate(model: type[M], data: Any, smap: SourceMap) -> M:
