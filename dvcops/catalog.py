@@ -114,6 +114,15 @@ class Agency(_Model):
     parent: Slug | None = None
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443, "tls": 443, "dns": 53}
+
+
+def url_port(url: str) -> int:
+    """The port an endpoint URL reaches: explicit, else the scheme's default (0 for tcp:// without one)."""
+    parts = urlsplit(url)
+    return parts.port or DEFAULT_PORTS.get(parts.scheme, 0)
+
+
 def _endpoint_url(v: Any) -> str:
     if not isinstance(v, str):
         raise ValueError(f"{v!r}: expected a URL string")
@@ -180,8 +189,7 @@ class Endpoint(_Model):
 
     @property
     def port(self) -> int:
-        parts = urlsplit(self.url)
-        return parts.port or {"http": 80, "https": 443, "tls": 443, "dns": 53}.get(parts.scheme, 0)
+        return url_port(self.url)
 
 
 def _level(v: Any) -> str:

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from dvcops.catalog import Catalog, Endpoint, Maintenance
+from dvcops.catalog import Catalog, Endpoint, Maintenance, url_port
 from dvcops.conditions import Condition
 from probes.errors import ProbeError
 
@@ -53,8 +53,7 @@ class Target:
 
     @property
     def port(self) -> int:
-        parts = urlsplit(self.url)
-        return parts.port or {"http": 80, "https": 443, "tls": 443, "dns": 53}.get(parts.scheme, 0)
+        return url_port(self.url)
 
     def labels(self) -> dict[str, str]:
         return {"service": self.service, "agency": self.agency, "level": self.level, "endpoint": self.endpoint}
