@@ -27,6 +27,7 @@ from drills.plan import make_plan
 from drills.roe import RoE
 from drills.runner import run_drill
 from dvcops.catalog import load_catalog
+from dvcops.lab.server import tcp_listener
 from dvcops.state import StateDir
 
 HOSTS = [f"127.0.62.{i}" for i in range(1, 17)]
@@ -61,25 +62,11 @@ class Ports:
         async def start() -> None:
             for host in HOSTS:
                 for port, banner in BANNERS.items():
-                    await asyncio.start_server(self._handler(banner), host, port, reuse_address=True)
+                    await tcp_listener(host, port, banner)
             self.ready.set()
 
         self.loop.run_until_complete(start())
         self.loop.run_forever()
-
-    @staticmethod
-    def _handler(banner: bytes):  # type: ignore[no-untyped-def]
-        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            try:
-                writer.write(banner)
-                await writer.drain()
-                await asyncio.wait_for(reader.read(1024), timeout=5)
-            except (TimeoutError, ConnectionError):
-                pass
-            finally:
-                writer.close()
-
-        return handle
 
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)

@@ -162,7 +162,10 @@ def _app(state: LabState, host: LabHost, https: bool) -> web.Application:
     return app
 
 
-async def _tcp_listener(address: str, port: int, banner: bytes) -> asyncio.Server:
+async def tcp_listener(address: str, port: int, banner: bytes) -> asyncio.Server:
+    """A TCP service that sends `banner` (if any), reads what the client says for up to 5 s and hangs up:
+    enough for a port scan, a connect check or a service-version probe to see an open service."""
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             if banner:
@@ -202,7 +205,7 @@ def _control_app(state: LabState, token: str) -> web.Application:
         if name == "open-port":
             port = int(body["port"])
             if (host.name, port) not in state.extra:
-                state.extra[(host.name, port)] = await _tcp_listener(addr, port, str(body.get("banner", "")).encode())
+                state.extra[(host.name, port)] = await tcp_listener(addr, port, str(body.get("banner", "")).encode())
                 state.listeners.append(f"{addr}:{port}")
         elif name == "close-port":
             port = int(body["port"])
@@ -268,10 +271,10 @@ async def serve(spec: LabSpec, folder: Path) -> None:
         if host.behaviour in ("down", "none"):
             continue
         if host.behaviour == "db":
-            await _tcp_listener(addr, spec.db_port, b"")
+            await tcp_listener(addr, spec.db_port, b"")
             state.listeners.append(f"{addr}:{spec.db_port}")
             for p in host.extra_ports:
-                state.extra[(host.name, p)] = await _tcp_listener(addr, p, b"-NOAUTH Authentication required.\r\n")
+                state.extra[(host.name, p)] = await tcp_listener(addr, p, b"-NOAUTH Authentication required.\r\n")
                 state.listeners.append(f"{addr}:{p}")
             continue
         await site(_app(state, host, https=False), addr, spec.http_port)
