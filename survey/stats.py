@@ -164,8 +164,11 @@ def satisfaction(db: SurveyDatabase | Engine, period: Period | None = None, *, a
         slices = conn.execute(select(r.c.agency_id, r.c.service_id, r.c.level, func.count(), khl, func.sum(r.c.score))
                               .where(*conds).group_by(r.c.agency_id, r.c.service_id, r.c.level)).all()
         answer_khl = func.sum(case((a.c.khong_hai_long, 1), else_=0))
+        # answers of the ratings in range; IN (subquery) rather than a join: SQLite then reads each
+        # answer once by its key instead of sorting a joined row per answer (1.8 s -> 1.2 s a year)
+        in_range = select(r.c.id).where(*conds)
         factor_rows = conn.execute(select(a.c.factor, a.c.level, func.count(), answer_khl, func.sum(a.c.score))
-                                   .select_from(a.join(r, a.c.rating_id == r.c.id)).where(*conds)
+                                   .where(a.c.rating_id.in_(in_range))
                                    .group_by(a.c.factor, a.c.level)).all() if by_factor else []
         recent = conn.execute(select(r.c.receipt_id, r.c.rated_on, r.c.service_id, r.c.agency_id, r.c.level,
                                      r.c.khong_hai_long, r.c.comment)
