@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
 from pathlib import Path
 
 from dvcops.errors import MissingPackageError
@@ -41,3 +43,14 @@ def require_program(name: str) -> Path:
     if path is None:
         raise MissingPackageError(name, PACKAGES.get(name, name))
     return path
+
+
+def stop_process(proc: subprocess.Popen[bytes] | subprocess.Popen[str], timeout: float = 15.0) -> None:
+    """Ask a server we started to stop (SIGTERM, so it can finish what it holds), then kill it if it won't."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)

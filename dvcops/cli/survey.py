@@ -7,7 +7,6 @@ import os
 import random
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from rich.table import Table
 
 from dvcops.cli.common import CatalogOpt, JsonOpt, StateOpt, console
 from dvcops.periods import Period
+from dvcops.system import stop_process
 
 if TYPE_CHECKING:
     from dvcops.demo import DemoContext
@@ -144,7 +144,7 @@ def demo_step(ctx: DemoContext) -> None:
         proc = subprocess.Popen([sys.executable, "-m", "dvcops", "survey", "serve", "--catalog", str(ctx.catalog_path),
                                  "--host", host, "--port", str(port)], stdout=log, stderr=log,
                                 stdin=subprocess.DEVNULL, env=env, start_new_session=True)
-    ctx.cleanups.append(lambda: _stop(proc))
+    ctx.cleanups.append(lambda: stop_process(proc))
     _wait_healthy(base, proc, log_path)
     ctx.console.print(f"survey serving at {base}/ (pid {proc.pid}, log {log_path})")
     with httpx.Client(base_url=base, timeout=10) as client:
@@ -179,18 +179,10 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log_path: Path, time
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    _stop(proc)
+    stop_process(proc)
     raise SurveyError(f"the survey server did not answer /healthz within {timeout:.0f} s: see {log_path}")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 def _submit_demo_ratings(client: httpx.Client) -> dict[str, int]:

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from dvcops.lab import Lab
-from dvcops.system import require_program
+from dvcops.system import require_program, stop_process
 from tests.conftest import ROOT, run_dvcops
 
 pytestmark = pytest.mark.slow
@@ -42,14 +42,6 @@ def _wait(check: object, timeout: float, what: str) -> object:
     raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +70,8 @@ def stack(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
         _wait(lambda: httpx.get(f"http://{PROMETHEUS}/-/ready", timeout=2).status_code == 200, 30, "Prometheus")
         yield {"catalog": catalog, "state": state, "tmp": tmp, "serve_pid": Path(str(serve.pid))}
     finally:
-        _stop(prom)
-        _stop(serve)
+        stop_process(prom)
+        stop_process(serve)
         serve_log.close()
 
 
