@@ -40,10 +40,10 @@ class ReportInputs:
 
 
 def _due(period: Period, policy: PolicyVersion) -> date | None:
-    key = {"half": "half", "year": "year"}.get(period.kind)
-    if key is None or key not in policy.deadlines:
+    """Half-year and annual reports have a deadline (policy.yml, keyed by period kind); others none."""
+    if period.kind not in policy.deadlines:
         return None
-    day, month = (int(x) for x in policy.deadlines[key].split("/"))
+    day, month = (int(x) for x in policy.deadlines[period.kind].split("/"))
     return date(period.start.year, month, day)
 
 

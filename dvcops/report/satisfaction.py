@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 from dvcops.catalog import Catalog
 from dvcops.periods import Period
-from dvcops.report.i18n import LEVEL_LABELS
 from dvcops.report.model import (
     CommentRow,
     FactorRow,
@@ -62,11 +61,10 @@ def satisfaction_section(catalog: Catalog, db: stats.SurveyDatabase, period: Per
     now = stats.satisfaction(db, period, comments=comments, instruments=instruments)
     prev_period = period.previous()
     before = stats.satisfaction(db, prev_period, comments=0, by_factor=False, instruments=instruments)
-    idx = 0 if lang == "vi" else 1
     level_names: dict[str, str] = {}
     for ins in instruments.instruments:
         for lv in ins.levels:
-            level_names.setdefault(lv.id, lv.vi if lang == "vi" else lv.en)
+            level_names.setdefault(lv.id, lv.label(lang))
     factor_names = {fid: (f.vi if lang == "vi" else f.en) for fid, f in instruments.factors.items()}
     service_names = {s.id: s.name for s in catalog.services}
     agency_names = {a.id: a.name for a in catalog.agencies}
@@ -79,7 +77,7 @@ def satisfaction_section(catalog: Catalog, db: stats.SurveyDatabase, period: Per
         change=(now.ratio_766 - before.ratio_766
                 if now.ratio_766 is not None and before.ratio_766 is not None else None),
         status=ratio_status(now.ratio_766, t),
-        levels=[LevelCount(id=k, label=level_names.get(k, LEVEL_LABELS.get(k, (k, k))[idx]), count=v)
+        levels=[LevelCount(id=k, label=level_names.get(k, k), count=v)
                 for k, v in now.levels.items()],
         factors=[FactorRow(id=k, label=factor_names.get(k, k), answers=f.answers, khong_hai_long=f.khong_hai_long,
                            mean_score=f.mean_score) for k, f in now.factors.items()],
