@@ -18,7 +18,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 
 from dvcops.durations import format_duration, parse_duration
 from loadtests import yamlinput
-from loadtests.errors import LoadTestError
 
 PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
 MAX_USERS = 5000
@@ -159,17 +158,12 @@ class Profile(_Model):
 
 def shipped() -> list[str]:
     """Names of the profiles that ship with dvcops."""
-    return sorted(p.stem for p in PROFILE_DIR.glob("*.yml"))
+    return yamlinput.shipped(PROFILE_DIR)
 
 
 def load_profile(name_or_path: str | Path) -> Profile:
     """A shipped profile by name (smoke, normal, peak, soak, spike) or a profile file by path."""
-    path = Path(name_or_path)
-    if not path.suffix and not path.exists():
-        if str(name_or_path) not in shipped():
-            raise LoadTestError(f"profile {str(name_or_path)!r}: no such profile: expected one of "
-                                f"{', '.join(shipped())} or a path to a profile YAML file")
-        path = PROFILE_DIR / f"{name_or_path}.yml"
+    path = yamlinput.shipped_or_path(name_or_path, PROFILE_DIR, "profile", "profile")
     data, smap = yamlinput.read(path)
     if isinstance(data, dict) and "name" not in data:
         data = {"name": path.stem, **data}

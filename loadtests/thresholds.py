@@ -216,17 +216,13 @@ def _from_data(data: Any, smap: SourceMap) -> list[Threshold]:
 
 
 def shipped() -> list[str]:
-    return sorted(p.stem for p in THRESHOLD_DIR.glob("*.yml"))
+    """Names of the threshold files that ship with dvcops."""
+    return yamlinput.shipped(THRESHOLD_DIR)
 
 
 def load_thresholds(name_or_path: str | Path) -> list[Threshold]:
-    """Thresholds from a shipped file by name (default, strict) or a YAML file by path."""
-    path = Path(name_or_path)
-    if not path.suffix and not path.exists():
-        if str(name_or_path) not in shipped():
-            raise LoadTestError(f"thresholds {str(name_or_path)!r}: no such file: expected one of "
-                                f"{', '.join(shipped())} or a path to a thresholds YAML file")
-        path = THRESHOLD_DIR / f"{name_or_path}.yml"
+    """Thresholds from a shipped file by name (default, peak) or a YAML file by path."""
+    path = yamlinput.shipped_or_path(name_or_path, THRESHOLD_DIR, "thresholds", "file")
     data, smap = yamlinput.read(path)
     return _from_data(data, smap)
 

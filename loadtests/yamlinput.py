@@ -17,6 +17,24 @@ from loadtests.errors import LoadTestError
 M = TypeVar("M", bound=BaseModel)
 
 
+def shipped(folder: Path) -> list[str]:
+    """Names of the YAML files that ship in `folder` (profiles, thresholds)."""
+    return sorted(p.stem for p in folder.glob("*.yml"))
+
+
+def shipped_or_path(name_or_path: str | Path, folder: Path, what: str, noun: str) -> Path:
+    """A shipped file by bare name (e.g. `smoke`), else the path as given; an unknown bare name is a
+    one-line error listing what ships."""
+    path = Path(name_or_path)
+    if path.suffix or path.exists():
+        return path
+    names = shipped(folder)
+    if str(name_or_path) not in names:
+        raise LoadTestError(f"{what} {str(name_or_path)!r}: no such {noun}: expected one of "
+                            f"{', '.join(names)} or a path to a {what} YAML file")
+    return folder / f"{name_or_path}.yml"
+
+
 def read(path: Path) -> tuple[Any, SourceMap]:
     """Plain data and its source map; LoadTestError if the file is missing or not YAML."""
     try:
