@@ -26,6 +26,19 @@ SCHEMA_VERSION = "1"
 _B = [f"b{i}" for i in range(len(BUCKETS))]
 _COUNT_COLS = ["attempts", "successes", "unknowns", "maintenance", "lat_count", "lat_sum", "lat_min", "lat_max", *_B]
 
+
+def _rollup_table(table: str, key: str, what: str) -> str:
+    """One roll-up table (hourly, daily, monthly): the same counts and latency histogram per period."""
+    return f"""CREATE TABLE IF NOT EXISTS {table} (
+    {key} INTEGER NOT NULL,  -- {what}
+    endpoint_id INTEGER NOT NULL,
+    attempts INTEGER NOT NULL, successes INTEGER NOT NULL, unknowns INTEGER NOT NULL, maintenance INTEGER NOT NULL,
+    lat_count INTEGER NOT NULL, lat_sum REAL NOT NULL, lat_min REAL, lat_max REAL,
+    {", ".join(f"{b} INTEGER NOT NULL" for b in _B)},
+    PRIMARY KEY ({key}, endpoint_id)
+) WITHOUT ROWID;"""
+
+
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS endpoints (
@@ -35,30 +48,9 @@ CREATE TABLE IF NOT EXISTS endpoints (
     cert_expiry REAL, cert_seen_at REAL, cert_subject TEXT,
     UNIQUE (service, endpoint)
 );
-CREATE TABLE IF NOT EXISTS hourly (
-    hour INTEGER NOT NULL,          -- UTC epoch seconds of the hour's start
-    endpoint_id INTEGER NOT NULL,
-    attempts INTEGER NOT NULL, successes INTEGER NOT NULL, unknowns INTEGER NOT NULL, maintenance INTEGER NOT NULL,
-    lat_count INTEGER NOT NULL, lat_sum REAL NOT NULL, lat_min REAL, lat_max REAL,
-    {", ".join(f"{b} INTEGER NOT NULL" for b in _B)},
-    PRIMARY KEY (hour, endpoint_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS daily (
-    day INTEGER NOT NULL,           -- epoch seconds of local midnight (the province's time zone)
-    endpoint_id INTEGER NOT NULL,
-    attempts INTEGER NOT NULL, successes INTEGER NOT NULL, unknowns INTEGER NOT NULL, maintenance INTEGER NOT NULL,
-    lat_count INTEGER NOT NULL, lat_sum REAL NOT NULL, lat_min REAL, lat_max REAL,
-    {", ".join(f"{b} INTEGER NOT NULL" for b in _B)},
-    PRIMARY KEY (day, endpoint_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS monthly (
-    month INTEGER NOT NULL,         -- epoch seconds of local midnight on the 1st of the month
-    endpoint_id INTEGER NOT NULL,
-    attempts INTEGER NOT NULL, successes INTEGER NOT NULL, unknowns INTEGER NOT NULL, maintenance INTEGER NOT NULL,
-    lat_count INTEGER NOT NULL, lat_sum REAL NOT NULL, lat_min REAL, lat_max REAL,
-    {", ".join(f"{b} INTEGER NOT NULL" for b in _B)},
-    PRIMARY KEY (month, endpoint_id)
-) WITHOUT ROWID;
+{_rollup_table("hourly", "hour", "UTC epoch seconds of the hour's start")}
+{_rollup_table("daily", "day", "epoch seconds of local midnight (the province's time zone)")}
+{_rollup_table("monthly", "month", "epoch seconds of local midnight on the 1st of the month")}
 CREATE TABLE IF NOT EXISTS incidents (
     id INTEGER PRIMARY KEY,
     endpoint_id INTEGER NOT NULL,
