@@ -320,19 +320,13 @@ class Catalog(_Model):
     source: Path | None = Field(default=None, exclude=True)
 
     def agency(self, agency_id: str) -> Agency:
-        return self._agencies()[agency_id]
+        return {a.id: a for a in self.agencies}[agency_id]
 
     def service(self, service_id: str) -> Service:
-        return self._services()[service_id]
+        return {s.id: s for s in self.services}[service_id]
 
     def host(self, name: str) -> Host:
         return {h.name: h for h in self.hosts}[name]
-
-    def _agencies(self) -> dict[str, Agency]:
-        return {a.id: a for a in self.agencies}
-
-    def _services(self) -> dict[str, Service]:
-        return {s.id: s for s in self.services}
 
     def services_of(self, agency_id: str) -> list[Service]:
         return [s for s in self.services if s.agency == agency_id]
@@ -354,13 +348,6 @@ class Catalog(_Model):
     def allowed_ports(self, host: Host) -> list[int]:
         """Ports the host's roles may expose (the baseline drills compare scans with)."""
         return sorted({p for r in host.roles for p in self.roles[r].ports})
-
-    def hosts_by_role(self) -> dict[str, list[Host]]:
-        out: dict[str, list[Host]] = {r: [] for r in self.roles}
-        for h in self.hosts:
-            for r in h.roles:
-                out[r].append(h)
-        return out
 
     def ca_path(self) -> Path | None:
         if not self.defaults.ca_file:

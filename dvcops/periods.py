@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from dvcops.errors import DvcopsError
@@ -34,10 +34,6 @@ class Period:
     @property
     def seconds(self) -> float:
         return (self.end - self.start).total_seconds()
-
-    @property
-    def minutes(self) -> float:
-        return self.seconds / 60
 
     @classmethod
     def parse(cls, label: str, tz: str = DEFAULT_TZ) -> Period:
@@ -104,10 +100,3 @@ class Period:
 
     def contains(self, t: datetime) -> bool:
         return self.start <= t < self.end
-
-    def days(self) -> list[date]:
-        d, out = self.start.date(), []
-        while d < self.end.date() or (d == self.end.date() and self.end.time() != datetime.min.time()):
-            out.append(d)
-            d += timedelta(days=1)
-        return out

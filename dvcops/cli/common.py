@@ -12,7 +12,6 @@ from dvcops.catalog import Catalog, load_catalog
 from dvcops.state import StateDir
 
 console = Console()
-err_console = Console(stderr=True)
 
 CatalogOpt = Annotated[Path, typer.Option("--catalog", "-c", help="Province catalogue (YAML)", show_default=False)]
 StateOpt = Annotated[
