@@ -20,21 +20,13 @@ from dvcops.catalog import Catalog, Service
 from survey.core.db import write_lock
 from survey.core.security import dossier_hash, new_receipt_id
 from survey.errors import FieldError, RatingInvalid
-from survey.instruments import Instrument, Instruments
+from survey.instruments import AnswerRow, Instrument, Instruments
 from survey.models import Answer, Rating, SurveyWindow
 from survey.schemas import RatingCreate, RatingOut, RatingPage, WindowIn, WindowOut
 
 ratings_t = cast(Table, Rating.__table__)
 answers_t = cast(Table, Answer.__table__)
 windows_t = cast(Table, SurveyWindow.__table__)
-
-
-class AnswerRow(NamedTuple):
-    question_id: str
-    factor: str
-    level: str
-    score: float
-    khong_hai_long: bool
 
 
 class NewRating(NamedTuple):
@@ -88,8 +80,11 @@ def prepare(rating: RatingCreate, services: Mapping[str, Service], instruments: 
 
 def check_answers(instrument: Instrument, given: Mapping[str, str]) -> tuple[list[FieldError], list[AnswerRow]]:
     """Every question answered once with one of the instrument's levels, and nothing else."""
+    rows = instrument.answer_rows
+    answers = [rows[q, lv] for q, lv in given.items() if (q, lv) in rows]
+    if len(answers) == len(given) == len(instrument.questions):  # all known; keys are unique: every question once
+        return [], answers
     errors: list[FieldError] = []
-    answers: list[AnswerRow] = []
     level_ids = ", ".join(lv.id for lv in instrument.levels)
     for qid in given:
         if instrument.question(qid) is None:
@@ -97,15 +92,12 @@ def check_answers(instrument: Instrument, given: Mapping[str, str]) -> tuple[lis
                 "value": qid, "instrument": instrument.id, "expected": ", ".join(q.id for q in instrument.questions)}))
     for question in instrument.questions:
         level_id = given.get(question.id)
-        level = instrument.level(level_id) if level_id is not None else None
         if level_id is None:
             errors.append(FieldError(("body", "answers", question.id), "missing_answer",
                                      {"question": question.id, "expected": level_ids}))
-        elif level is None:
+        elif instrument.level(level_id) is None:
             errors.append(FieldError(("body", "answers", question.id), "unknown_level",
                                      {"value": level_id, "expected": level_ids}))
-        else:
-            answers.append(AnswerRow(question.id, question.factor, level.id, level.score, level.khong_hai_long))
     return errors, answers
 
 

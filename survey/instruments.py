@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -60,6 +60,16 @@ class Question(_Model):
         return self.en if lang == "en" else self.vi
 
 
+class AnswerRow(NamedTuple):
+    """One stored answer: the question, its SIPAS factor, the level chosen and what that level means."""
+
+    question_id: str
+    factor: str
+    level: str
+    score: float
+    khong_hai_long: bool
+
+
 class Instrument(_Model):
     id: Slug
     name: Text
@@ -88,6 +98,13 @@ class Instrument(_Model):
     @cached_property
     def _questions(self) -> dict[str, Question]:
         return {q.id: q for q in self.questions}
+
+    @cached_property
+    def answer_rows(self) -> dict[tuple[str, str], AnswerRow]:
+        """Every valid (question, level) pair and the row it stores: a rating's answers are checked and
+        derived with one lookup each."""
+        return {(q.id, lv.id): AnswerRow(q.id, q.factor, lv.id, lv.score, lv.khong_hai_long)
+                for q in self.questions for lv in self.levels}
 
     def level(self, level_id: str) -> Level | None:
         return self._levels.get(level_id)

@@ -8,6 +8,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from survey import crud
 from survey.api.deps import AdminDep, ContextDep, context_of, enforce_rate_limit, writer_of
@@ -72,6 +74,24 @@ async def create_rating(request: Request) -> JSONResponse:
     return JSONResponse({"receipt_id": item.receipt_id, "service_id": item.service_id, "instrument": item.instrument,
                          "level": item.level, "khong_hai_long": item.khong_hai_long,
                          "rated_on": item.rated_on.isoformat()}, status_code=201)
+
+
+class PeakRoute(Route):
+    """POST /ratings as a plain Starlette route, placed first in the app's routing table.
+
+    It is the route citizens hit at peak. FastAPI (0.165) spends about 2 µs matching each API route placed
+    before the one that answers, and tens of µs per request on its dependency machinery, together more than
+    a rating's own checks; `create_rating` needs neither. Middleware, exception handlers and the body-size
+    limit apply as to every route; the API route of the same endpoint above documents it in OpenAPI."""
+
+    def __init__(self) -> None:
+        super().__init__(f"{API_V1}/ratings", create_rating, methods=["POST"], include_in_schema=False)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE:
+            child_scope["route"] = self  # FastAPI's router sets this for its own routes only (metrics label)
+        return match, child_scope
 
 
 @router.get("/ratings", response_model=RatingPage, responses=ADMIN_RESPONSES)
