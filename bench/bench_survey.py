@@ -11,9 +11,9 @@ two workers; the same rule applies to both). Then the same 100 clients each send
 200 ms (about 500 ratings/s offered, far above a province's peak) for the latency below saturation. The
 pauses are random (exponential, so arrivals are a Poisson stream like independent citizens): with a fixed
 200 ms every client that one group commit answered would send its next rating at the same instant again,
-and the benchmark would measure bursts of 100 that no population of citizens produces. Every rating must get 201 and be in the database afterwards. The server processes'
-CPU time per request (user + system, from /proc; PostgreSQL's own processes not counted) says where the
-ratio comes from.
+and the benchmark would measure bursts of 100 that no population of citizens produces. Every rating must
+get 201 and be in the database afterwards. The server processes' CPU time per request (user + system, from
+/proc; PostgreSQL's own processes not counted) says where the ratio comes from.
 """
 
 from __future__ import annotations

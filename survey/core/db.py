@@ -40,7 +40,7 @@ def make_engine(url: URL) -> Engine:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=30000",
-                   "cache_size=-16384", "mmap_size=268435456"):  # 16 MiB of pages: the indexes' hot pages stay in memory
+                   "cache_size=-16384"):  # 16 MiB of pages: the indexes' hot pages stay in memory
         cur.execute(f"PRAGMA {pragma}")
     cur.close()
 
