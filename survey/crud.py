@@ -106,17 +106,8 @@ RATING_COLUMNS = ("receipt_id", "dossier_hash", "service_id", "agency_id", "inst
 ANSWER_COLUMNS = ("rating_id", "question_id", "factor", "level", "score", "khong_hai_long")
 
 
-def _insert_many(cursor: Any, mark: str, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]],
-                 suffix: str = "") -> None:
-    """One multi-row INSERT: a single statement, so SQLite runs it in one step and PostgreSQL in one round trip
-    (`executemany` would release and re-take Python's GIL once per row, and wait for the busy event loop each time)."""
-    group = f"({', '.join([mark] * len(columns))})"
-    cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([group] * len(rows))}{suffix}",
-                   [value for row in rows for value in row])
-
-
 def write_batch(engine: Engine, items: Sequence[NewRating]) -> list[Outcome]:
-    """Insert the ratings and commit (the Python API's way; the server's writer commits off its event loop)."""
+    """Insert the ratings and commit (the Python API's way; the server's writer keeps its own connection)."""
     if not items:
         return []
     with write_lock(engine), engine.begin() as conn:
@@ -124,44 +115,97 @@ def write_batch(engine: Engine, items: Sequence[NewRating]) -> list[Outcome]:
 
 
 def stage_batch(conn: Connection, items: Sequence[NewRating]) -> list[Outcome]:
-    """Insert the ratings in the connection's open transaction (the caller commits); the dossier hash's
-    unique index decides duplicates, the survey windows (read in the same transaction) closed services.
+    """Insert the ratings on this connection (in its open transaction, or as one statement in autocommit
+    mode); the dossier hash's unique index decides duplicates, the survey windows (read in the same
+    transaction) closed services.
 
     This runs for every rating, so rows go straight to the driver (SQLAlchemy's per-row parameter processing
     would cost more CPU than everything else a rating needs). Whether a rating is new is read back by its
     receipt id (RETURNING lists the rows inserted): a duplicate dossier's row was not."""
-    sqlite = conn.dialect.name == "sqlite"
-    mark = "?" if sqlite else "%s"  # the drivers' paramstyles: sqlite3 qmark, psycopg format
-    outcomes: dict[str, Outcome] = {}
+    if conn.dialect.name == "postgresql":
+        return _stage_postgresql(conn, items)
+    return _stage_sqlite(conn, items)
+
+
+def _stage_sqlite(conn: Connection, items: Sequence[NewRating]) -> list[Outcome]:
+    """Windows read, then one multi-row INSERT per table (`executemany` would release and re-take Python's GIL
+    once per row), all on the driver's connection: SQLAlchemy's select() costs more per batch than the reads."""
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    if not raw.in_transaction:  # sqlite3 itself would begin only at the INSERT, after the windows were read
+        cursor.execute("BEGIN IMMEDIATE")
     services = sorted({i.service_id for i in items})
-    windows = {w.service_id: w for w in conn.execute(select(windows_t).where(windows_t.c.service_id.in_(services)))}
+    cursor.execute(f"SELECT service_id, opens_on, closes_on FROM survey_windows "
+                   f"WHERE service_id IN ({', '.join(['?'] * len(services))})", services)
+    windows = {service: (date.fromisoformat(opens), date.fromisoformat(closes) if closes else None)
+               for service, opens, closes in cursor.fetchall()}  # dates as SQLAlchemy stores them: ISO text
+    outcomes: dict[str, Outcome] = {}
     todo = []
     for item in items:
-        w = windows.get(item.service_id)
-        if w is not None and not _open(w.opens_on, w.closes_on, item.rated_on):
-            outcomes[item.receipt_id] = Outcome("closed", _describe(w.opens_on, w.closes_on))
+        window = windows.get(item.service_id)
+        if window is not None and not _open(*window, item.rated_on):
+            outcomes[item.receipt_id] = Outcome("closed", _describe(*window))
         else:
             todo.append(item)
     ids: dict[str, int] = {}
     if todo:
-        cursor = conn.connection.cursor()  # the same connection, so the same transaction
-        _insert_many(cursor, mark, "survey_ratings", RATING_COLUMNS, [_db_row(i, sqlite) for i in todo],
-                     " ON CONFLICT (dossier_hash) DO NOTHING RETURNING receipt_id, id")
+        _insert_values(cursor, "survey_ratings", RATING_COLUMNS, [(*i[:10], i.rated_on.isoformat()) for i in todo],
+                       " ON CONFLICT (dossier_hash) DO NOTHING RETURNING receipt_id, id")
         ids = {receipt: rid for receipt, rid in cursor.fetchall()}
         answers = [(ids[i.receipt_id], *a) for i in todo if i.receipt_id in ids for a in i.answers]
         if answers:
-            _insert_many(cursor, mark, "survey_answers", ANSWER_COLUMNS, answers)
-        cursor.close()
+            _insert_values(cursor, "survey_answers", ANSWER_COLUMNS, answers)
+    cursor.close()
     for item in todo:
         outcomes[item.receipt_id] = Outcome("created") if item.receipt_id in ids else Outcome("duplicate")
     return [outcomes[i.receipt_id] for i in items]
 
 
-def _db_row(item: NewRating, sqlite: bool) -> tuple[object, ...]:
-    """The row as the driver takes it; for SQLite the date as SQLAlchemy stores it there (ISO text)."""
-    return (item.receipt_id, item.dossier_hash, item.service_id, item.agency_id, item.instrument, item.level,
-            item.khong_hai_long, item.score, item.channel, item.comment,
-            item.rated_on.isoformat() if sqlite else item.rated_on)
+def _insert_values(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]],
+                   suffix: str = "") -> None:
+    group = f"({', '.join(['?'] * len(columns))})"
+    cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([group] * len(rows))}{suffix}",
+                   [value for row in rows for value in row])
+
+
+_PG_BATCH = f"""
+WITH batch AS (
+    SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::boolean[],
+                         %s::float8[], %s::text[], %s::text[], %s::date[]) AS b({", ".join(RATING_COLUMNS)})
+), closed AS (
+    SELECT b.receipt_id, w.opens_on, w.closes_on FROM batch b JOIN survey_windows w USING (service_id)
+    WHERE b.rated_on < w.opens_on OR b.rated_on > w.closes_on
+), rated AS (
+    INSERT INTO survey_ratings ({", ".join(RATING_COLUMNS)})
+    SELECT * FROM batch WHERE receipt_id NOT IN (SELECT receipt_id FROM closed)
+    ON CONFLICT (dossier_hash) DO NOTHING
+    RETURNING receipt_id, id
+), answered AS (
+    INSERT INTO survey_answers ({", ".join(ANSWER_COLUMNS)})
+    SELECT rated.id, a.question_id, a.factor, a.level, a.score, a.khong_hai_long
+    FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::float8[], %s::boolean[])
+        AS a(receipt_id, question_id, factor, level, score, khong_hai_long)
+    JOIN rated USING (receipt_id)
+)
+SELECT receipt_id, NULL::date, NULL::date FROM rated
+UNION ALL SELECT receipt_id, opens_on, closes_on FROM closed
+"""
+"""A whole batch in ONE statement: the windows check and both inserts, each column passed as an array.
+One statement is one round trip and, in autocommit mode, one transaction (committed durably before it
+returns); its text never changes with the batch size, so psycopg prepares it once and PostgreSQL stops
+parsing and planning it."""
+
+
+def _stage_postgresql(conn: Connection, items: Sequence[NewRating]) -> list[Outcome]:
+    columns = [list(c) for c in zip(*(i[:11] for i in items), strict=True)]
+    answers = [list(c) for c in zip(*((i.receipt_id, *a) for i in items for a in i.answers), strict=True)]
+    cursor = conn.connection.cursor()
+    cursor.execute(_PG_BATCH, columns + (answers or [[] for _ in range(6)]))
+    done = {receipt: (Outcome("created") if opens_on is None else Outcome("closed", _describe(opens_on, closes_on)))
+            for receipt, opens_on, closes_on in cursor.fetchall()}
+    cursor.close()
+    return [done.get(i.receipt_id, Outcome("duplicate")) for i in items]
 
 
 def _open(opens_on: date, closes_on: date | None, day: date) -> bool:
@@ -258,7 +302,7 @@ def get_window(engine: Engine, service_id: str) -> WindowOut | None:
 
 
 def set_window(engine: Engine, service_id: str, window: WindowIn) -> WindowOut:
-    with engine.begin() as conn:
+    with write_lock(engine), engine.begin() as conn:  # takes turns with the servers' writers (SQLite)
         conn.execute(delete(windows_t).where(windows_t.c.service_id == service_id))
         conn.execute(insert(windows_t).values(service_id=service_id, opens_on=window.opens_on,
                                               closes_on=window.closes_on))
@@ -266,7 +310,7 @@ def set_window(engine: Engine, service_id: str, window: WindowIn) -> WindowOut:
 
 
 def delete_window(engine: Engine, service_id: str) -> bool:
-    with engine.begin() as conn:
+    with write_lock(engine), engine.begin() as conn:
         return conn.execute(delete(windows_t).where(windows_t.c.service_id == service_id)).rowcount > 0
 
 

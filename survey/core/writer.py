@@ -12,25 +12,33 @@ wake-ups and a turn at Python's GIL, which on a busy machine takes milliseconds 
 the commit). Only what can wait long runs in a thread: the other server process's write lock, and the
 WAL checkpoint (copying committed pages into the database file), which the writer's own connection
 leaves to a background thread every CHECKPOINT_EVERY ratings. The writer keeps one connection, so its
-page cache stays warm between batches. With PostgreSQL every statement waits on the network, so the
-whole batch runs in the thread: a slow or unreachable database must never stall the event loop (and
-/healthz with it).
+page cache stays warm between batches.
+
+With PostgreSQL every statement waits on the network, so the batch runs in the thread: a slow or
+unreachable database must never stall the event loop (and /healthz with it). It is one statement
+(crud._stage_postgresql) on the writer's own connection in autocommit mode: one round trip, one
+transaction, and the thread takes Python's GIL back once per batch rather than once per statement. A
+connection that fails is dropped and the next batch opens a new one; one idle for IDLE_CHECK seconds is
+checked first (a server restart or an idle timeout would otherwise cost a batch its answer).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Connection, Engine, text
 
 from survey.core.db import WriteLock
-from survey.crud import NewRating, Outcome, stage_batch, write_batch
+from survey.crud import NewRating, Outcome, stage_batch
 
 log = logging.getLogger("survey.writer")
 CHECKPOINT_EVERY = 2000
 """Ratings committed between two WAL checkpoints (SQLite): about 2,000 pages, 8 MB of WAL."""
+IDLE_CHECK = 30.0
+"""Seconds after which the writer's PostgreSQL connection is checked before use."""
 
 
 class WriterUnavailable(Exception):
@@ -47,6 +55,7 @@ class BatchWriter:
         self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="survey-checkpoint")
         self._lock = WriteLock(engine)
         self._conn: Connection | None = None
+        self._used_at = 0.0
         self._since_checkpoint = 0
         self._checkpointing = False
         self._task: asyncio.Task[None] | None = None
@@ -65,8 +74,8 @@ class BatchWriter:
 
     async def _commit(self, items: list[NewRating]) -> list[Outcome]:
         loop = asyncio.get_running_loop()
-        if not self.sqlite:  # every statement waits on the network: all of it off the loop
-            return await loop.run_in_executor(self._executor, write_batch, self.engine, items)
+        if not self.sqlite:
+            return await loop.run_in_executor(self._executor, self._write_postgresql, items)
         if not self._lock.try_acquire():
             await loop.run_in_executor(self._executor, self._lock.acquire)
         try:
@@ -90,12 +99,31 @@ class BatchWriter:
             loop.run_in_executor(self._checkpointer, self._checkpoint)
         return outcomes
 
+    def _write_postgresql(self, items: list[NewRating]) -> list[Outcome]:
+        """In the writer thread: the batch as one autocommit statement, committed when it returns."""
+        try:
+            return stage_batch(self._connection(), items)
+        except BaseException:
+            self._drop_connection()
+            raise
+        finally:
+            self._used_at = time.monotonic()
+
     def _connection(self) -> Connection:
-        """The writer's own SQLite connection; it never checkpoints on commit (see _checkpoint)."""
+        """The writer's own connection: SQLite without checkpoints on commit (see _checkpoint), PostgreSQL in
+        autocommit mode and checked after IDLE_CHECK idle seconds."""
+        if self._conn is not None and not self.sqlite and time.monotonic() - self._used_at > IDLE_CHECK:
+            try:
+                self._conn.exec_driver_sql("SELECT 1")
+            except Exception:
+                self._drop_connection()
         if self._conn is None:
             conn = self.engine.connect()
-            conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
-            conn.commit()
+            if self.sqlite:
+                conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+                conn.commit()
+            else:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             self._conn = conn
         return self._conn
 
