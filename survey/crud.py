@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any, Literal, NamedTuple, cast
@@ -171,8 +172,10 @@ def _insert_values(cursor: Any, table: str, columns: Sequence[str], rows: Sequen
 
 _PG_BATCH = f"""
 WITH batch AS (
-    SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::boolean[],
-                         %s::float8[], %s::text[], %s::text[], %s::date[]) AS b({", ".join(RATING_COLUMNS)})
+    SELECT r->>0 AS receipt_id, r->>1 AS dossier_hash, r->>2 AS service_id, r->>3 AS agency_id, r->>4 AS instrument,
+           r->>5 AS level, (r->>6)::boolean AS khong_hai_long, (r->>7)::float8 AS score, r->>8 AS channel,
+           r->>9 AS comment, (r->>10)::date AS rated_on
+    FROM jsonb_array_elements(%s::jsonb) AS r
 ), closed AS (
     SELECT b.receipt_id, w.opens_on, w.closes_on FROM batch b JOIN survey_windows w USING (service_id)
     WHERE b.rated_on < w.opens_on OR b.rated_on > w.closes_on
@@ -183,25 +186,23 @@ WITH batch AS (
     RETURNING receipt_id, id
 ), answered AS (
     INSERT INTO survey_answers ({", ".join(ANSWER_COLUMNS)})
-    SELECT rated.id, a.question_id, a.factor, a.level, a.score, a.khong_hai_long
-    FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::float8[], %s::boolean[])
-        AS a(receipt_id, question_id, factor, level, score, khong_hai_long)
-    JOIN rated USING (receipt_id)
+    SELECT rated.id, a->>1, a->>2, a->>3, (a->>4)::float8, (a->>5)::boolean
+    FROM jsonb_array_elements(%s::jsonb) AS a JOIN rated ON rated.receipt_id = a->>0
 )
 SELECT receipt_id, NULL::date, NULL::date FROM rated
 UNION ALL SELECT receipt_id, opens_on, closes_on FROM closed
 """
-"""A whole batch in ONE statement: the windows check and both inserts, each column passed as an array.
+"""A whole batch in ONE statement: the windows check and both inserts, the rows passed as two JSON arrays.
 One statement is one round trip and, in autocommit mode, one transaction (committed durably before it
 returns); its text never changes with the batch size, so psycopg prepares it once and PostgreSQL stops
-parsing and planning it."""
+parsing and planning it. JSON because Python encodes it in C; psycopg adapts arrays element by element."""
 
 
 def _stage_postgresql(conn: Connection, items: Sequence[NewRating]) -> list[Outcome]:
-    columns = [list(c) for c in zip(*(i[:11] for i in items), strict=True)]
-    answers = [list(c) for c in zip(*((i.receipt_id, *a) for i in items for a in i.answers), strict=True)]
+    ratings = json.dumps([(*i[:10], i.rated_on.isoformat()) for i in items], ensure_ascii=False)
+    answers = json.dumps([(i.receipt_id, *a) for i in items for a in i.answers], ensure_ascii=False)
     cursor = conn.connection.cursor()
-    cursor.execute(_PG_BATCH, columns + (answers or [[] for _ in range(6)]))
+    cursor.execute(_PG_BATCH, (ratings, answers))
     done = {receipt: (Outcome("created") if opens_on is None else Outcome("closed", _describe(opens_on, closes_on)))
             for receipt, opens_on, closes_on in cursor.fetchall()}
     cursor.close()
