@@ -170,7 +170,7 @@ def _insert_values(cursor: Any, table: str, columns: Sequence[str], rows: Sequen
                    [value for row in rows for value in row])
 
 
-_PG_BATCH = f"""
+PG_BATCH = f"""
 WITH batch AS (
     SELECT r->>0 AS receipt_id, r->>1 AS dossier_hash, r->>2 AS service_id, r->>3 AS agency_id, r->>4 AS instrument,
            r->>5 AS level, (r->>6)::boolean AS khong_hai_long, (r->>7)::float8 AS score, r->>8 AS channel,
@@ -199,13 +199,23 @@ parsing and planning it. JSON because Python encodes it in C; psycopg adapts arr
 
 
 def _stage_postgresql(conn: Connection, items: Sequence[NewRating]) -> list[Outcome]:
-    ratings = json.dumps([(*i[:10], i.rated_on.isoformat()) for i in items], ensure_ascii=False)
-    answers = json.dumps([(i.receipt_id, *a) for i in items for a in i.answers], ensure_ascii=False)
     cursor = conn.connection.cursor()
-    cursor.execute(_PG_BATCH, (ratings, answers))
-    done = {receipt: (Outcome("created") if opens_on is None else Outcome("closed", _describe(opens_on, closes_on)))
-            for receipt, opens_on, closes_on in cursor.fetchall()}
+    cursor.execute(PG_BATCH, postgresql_params(items))
+    outcomes = postgresql_outcomes(items, cursor.fetchall())
     cursor.close()
+    return outcomes
+
+
+def postgresql_params(items: Sequence[NewRating]) -> tuple[str, str]:
+    """PG_BATCH's two parameters: the ratings and their answers as JSON arrays."""
+    return (json.dumps([(*i[:10], i.rated_on.isoformat()) for i in items], ensure_ascii=False),
+            json.dumps([(i.receipt_id, *a) for i in items for a in i.answers], ensure_ascii=False))
+
+
+def postgresql_outcomes(items: Sequence[NewRating], rows: Sequence[Sequence[Any]]) -> list[Outcome]:
+    """Each rating's outcome from PG_BATCH's rows: listed as stored, listed with its window, or a duplicate."""
+    done = {receipt: (Outcome("created") if opens_on is None else Outcome("closed", _describe(opens_on, closes_on)))
+            for receipt, opens_on, closes_on in rows}
     return [done.get(i.receipt_id, Outcome("duplicate")) for i in items]
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from survey.core import writer as writer_module
+from survey.core import committers
 from survey.core.db import make_engine, migrate
 from survey.core.security import dossier_hash, new_receipt_id
 from survey.core.writer import BatchWriter
@@ -30,7 +30,7 @@ def item(n: int) -> NewRating:
 
 def test_two_writers_commit_everything_once_and_the_wal_stays_bounded(tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 200)
+    monkeypatch.setattr(committers, "CHECKPOINT_EVERY", 200)
     database = tmp_path / "ratings.sqlite3"
     engines = [make_engine(make_url(f"sqlite:///{database}")) for _ in range(2)]
     migrate(engines[0])
