@@ -4,16 +4,17 @@ of the same server's /healthz req/s measured in the same run, and p99 <= 50 ms).
 The server is the real one (`dvcops survey serve --workers 2`, one process per core), every rating committed
 durably before its 201 (SQLite WAL + synchronous=FULL; PostgreSQL with fsync on). The load comes from `wrk`
 (Debian package, C, little CPU of its own): 100 connections, each a closed loop, so the figures are the
-server's saturation throughput and the latency a client sees there (in a closed loop at saturation the
-median latency is 100 / throughput). /healthz and POST /api/v1/ratings are measured alternately, three times
-each; the best run of each is kept (the machine is shared and a run's 100 connections land unevenly on the
-two workers; the same rule applies to both). Then the same 100 clients each send a rating on average every
-200 ms (about 500 ratings/s offered, far above a province's peak) for the latency below saturation. The
-pauses are random (exponential, so arrivals are a Poisson stream like independent citizens): with a fixed
-200 ms every client that one group commit answered would send its next rating at the same instant again,
-and the benchmark would measure bursts of 100 that no population of citizens produces. Every rating must
-get 201 and be in the database afterwards. The server processes' CPU time per request (user + system, from
-/proc; PostgreSQL's own processes not counted) says where the ratio comes from.
+server's saturation throughput and the latency a client sees there (in a closed loop at saturation the median
+latency is 100 / throughput). /healthz and POST /api/v1/ratings are measured in ROUNDS paired rounds, one
+right after the other, and the round with the median ratio is reported, with every round's ratio and p99 (the
+machine is shared and its speed drifts by a third within minutes, and a run's 100 connections land unevenly on
+the two workers: only back-to-back runs compare). Then the same 100 clients each send a rating on average
+every 200 ms (about 500 ratings/s offered, far above a province's peak) for the latency below saturation. The
+pauses are random (exponential, so arrivals are a Poisson stream like independent citizens): with a fixed 200
+ms every client that one group commit answered would send its next rating at the same instant again, and the
+benchmark would measure bursts of 100 that no population of citizens produces. Every rating must get 201 and
+be in the database afterwards. The server processes' CPU time per request (user + system, from /proc;
+PostgreSQL's own processes not counted) says where the ratio comes from.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from tests.pg import PostgresServer, free_port
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.40.110"
 PG_HOST = "127.0.41.2"
-CLIENTS, THREADS, SECONDS, WORKERS, ROUNDS = 100, 2, 8, 2, 3
+CLIENTS, THREADS, SECONDS, WORKERS, ROUNDS = 100, 2, 5, 2, 5
 HMAC_KEY = "bench-key-" + "0" * 32
 P99_GOAL_MS, RATIO_GOAL = 50.0, 0.70
 PACED_EVERY_MS = 200
@@ -173,23 +174,28 @@ def _measure(name: str, folder: Path, db_url: str | None, database: str, postmas
     print(f"{name}: healthz {health}\n{name}: ratings {ratings}\n{name}: paced {paced}", file=sys.stderr)
     if any(r["non2xx"] or r["errors"] for r in [*ratings, paced]) or stored < answered:
         raise RuntimeError(f"{name}: ratings failed or were lost: {ratings}, {stored} stored of {answered} answered")
-    h = max(health, key=lambda r: r["rps"])
-    r = max(ratings, key=lambda r: r["rps"])
-    ratio = r["rps"] / h["rps"]
+    ratios = [r["rps"] / h["rps"] for h, r in zip(health, ratings, strict=True)]
+    median = sorted(range(ROUNDS), key=lambda i: ratios[i])[ROUNDS // 2]
+    h, r, ratio = health[median], ratings[median], ratios[median]
+    rounds = ", ".join(f"{x * 100:.0f}" for x in ratios)
+    p99s = ", ".join(f"{x['p99_us'] / 1000:.0f}" for x in ratings)
     p99 = r["p99_us"] / 1000
     paced_p99 = paced["p99_us"] / 1000
     database_cpu = f"PostgreSQL {r['db_cpu_us']:.0f} µs/rating, " if postmaster else ""
     rows = [
-        {"benchmark": "survey", "figure": f"{name}: GET /healthz, {CLIENTS} clients ({WORKERS} workers), saturated",
+        {"benchmark": "survey", "figure": f"{name}: GET /healthz, {CLIENTS} clients ({WORKERS} workers), saturated "
+                                          "(median round)",
          "value": f"{h['rps']:,.0f} req/s (p50 {h['p50_us'] / 1000:.1f} ms, p99 {h['p99_us'] / 1000:.1f} ms; "
                   f"CPU: server {h['cpu_us']:.0f}, wrk {h['wrk_cpu_us']:.0f} µs/req)", "goal": "", "met": None},
-        {"benchmark": "survey", "figure": f"{name}: POST /api/v1/ratings, {CLIENTS} clients, durable, saturated",
+        {"benchmark": "survey", "figure": f"{name}: POST /api/v1/ratings, {CLIENTS} clients, durable, saturated "
+                                          "(median round)",
          "value": f"{r['rps']:,.0f} ratings/s (p50 {r['p50_us'] / 1000:.1f} ms, p99 {p99:.1f} ms; "
                   f"CPU: server {r['cpu_us']:.0f} µs/rating, {database_cpu}wrk {r['wrk_cpu_us']:.0f} µs/req)",
          "goal": f"p99 <= {P99_GOAL_MS:.0f} ms",
          "met": p99 <= P99_GOAL_MS},
-        {"benchmark": "survey", "figure": f"{name}: ratings/s ÷ /healthz req/s (same run)",
-         "value": f"{ratio * 100:.0f} %", "goal": f">= {RATIO_GOAL * 100:.0f} %", "met": ratio >= RATIO_GOAL},
+        {"benchmark": "survey", "figure": f"{name}: ratings/s ÷ /healthz req/s, median of {ROUNDS} paired rounds",
+         "value": f"{ratio * 100:.0f} % (rounds: {rounds} %; ratings p99 {p99s} ms)",
+         "goal": f">= {RATIO_GOAL * 100:.0f} %", "met": ratio >= RATIO_GOAL},
         {"benchmark": "survey", "figure": f"{name}: POST /api/v1/ratings, {CLIENTS} clients each every "
                                           f"{PACED_EVERY_MS} ms on average (Poisson, below saturation)",
          "value": f"{paced['rps']:,.0f} ratings/s (p50 {paced['p50_us'] / 1000:.1f} ms, p99 {paced_p99:.1f} ms)",

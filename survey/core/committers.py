@@ -3,10 +3,13 @@
 SQLite: the whole batch runs on the event loop. The inserts are local memory work and the commit's
 fsync on a local disk takes a fraction of a millisecond, less than a hop to a thread and back (two
 wake-ups and a turn at Python's GIL, which on a busy machine takes milliseconds and costs more CPU than
-the commit). Only what can wait long runs in a thread: the other server process's write lock, and the
-WAL checkpoint (copying committed pages into the database file), which the committer's own connection
-leaves to a background thread every CHECKPOINT_EVERY ratings. The connection stays open, so its page
-cache stays warm between batches.
+the commit). Only waiting for the other server process's write lock runs in a thread. SQLite's own WAL
+checkpoint (copying committed pages into the database file once the WAL passes 1,000 pages) runs in
+the commit that crosses the mark, under the write lock: with no other commit in between it reaches the
+end of the WAL, and the next commit starts the WAL over. (A checkpoint in a thread of its own either
+raced the writers and never caught up, so the WAL grew without end, or held the write lock while
+waiting its turns at the GIL, stalling both processes for hundreds of milliseconds.) The connection
+stays open, so its page cache stays warm between batches.
 
 PostgreSQL: every statement waits on the network, and a slow or unreachable database must never stall
 the event loop (and /healthz with it), so the committer talks to it with psycopg's asyncio connection.
@@ -33,8 +36,6 @@ from survey.core.db import WriteLock
 from survey.crud import NewRating, Outcome
 
 log = logging.getLogger("survey.writer")
-CHECKPOINT_EVERY = 2000
-"""Ratings committed between two WAL checkpoints (SQLite): the WAL stays near 30 MB (benchmark)."""
 IDLE_CHECK = 30.0
 """Seconds after which the PostgreSQL connection is checked before use."""
 CONNECT_TIMEOUT = 10
@@ -56,10 +57,7 @@ class SqliteCommitter:
         self.engine = engine
         self._lock = WriteLock(engine)
         self._waiter = ThreadPoolExecutor(1, thread_name_prefix="survey-write-lock")
-        self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="survey-checkpoint")
         self._conn: Connection | None = None
-        self._since_checkpoint = 0
-        self._checkpointing = False
 
     async def commit(self, items: list[NewRating]) -> list[Outcome]:
         loop = asyncio.get_running_loop()
@@ -79,20 +77,11 @@ class SqliteCommitter:
             raise
         finally:
             self._lock.release()
-        self._since_checkpoint += len(items)
-        if self._since_checkpoint >= CHECKPOINT_EVERY and not self._checkpointing:
-            self._since_checkpoint = 0
-            self._checkpointing = True
-            loop.run_in_executor(self._checkpointer, self._checkpoint)
         return outcomes
 
     def _connection(self) -> Connection:
-        """The committer's own connection, which never checkpoints on commit (see _checkpoint)."""
         if self._conn is None:
-            conn = self.engine.connect()
-            conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
-            conn.commit()
-            self._conn = conn
+            self._conn = self.engine.connect()
         return self._conn
 
     def _drop_connection(self) -> None:
@@ -100,25 +89,8 @@ class SqliteCommitter:
             self._conn.close()
             self._conn = None
 
-    def _checkpoint(self) -> None:
-        """Copy committed WAL pages into the database file, in a thread, holding the write lock: with no commit
-        in between, the checkpoint gets to the end of the WAL and the next commit starts it over (a checkpoint
-        racing the writers never catches up, and the WAL grows without end). PASSIVE: it never waits for
-        readers, so the writers wait at most for the copy."""
-        lock = WriteLock(self.engine)
-        try:
-            lock.acquire()
-            with self.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-        except Exception as exc:  # the next checkpoint retries; the WAL just grows meanwhile
-            log.warning("survey: WAL checkpoint failed: %s", describe(exc))
-        finally:
-            lock.close()
-            self._checkpointing = False
-
     async def close(self) -> None:
         self._waiter.shutdown(wait=True)
-        self._checkpointer.shutdown(wait=True)
         self._drop_connection()
         self._lock.close()
 
