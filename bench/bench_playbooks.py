@@ -27,9 +27,7 @@ def run() -> list[dict]:
         base = Path(tmp)
         state = StateDir(base / "state")
         wheel = build_wheel(state.folder("playbooks", "wheels"))
-        tarball = chroots.base_tarball(chroots.MACHINE_CACHE / "playbooks",
-                                       seed=lambda tree: chroots.seed_with_roles(tree, state, wheel),
-                                       extra_key=chroots.dependencies_key())
+        tarball = chroots.roles_base(state, wheel)
         root = base / "chroots"
         t0 = time.monotonic()
         for host in ("web-1", "mon-1"):

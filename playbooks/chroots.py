@@ -161,6 +161,13 @@ def seed_with_roles(tree: Path, state: StateDir, wheel: Path) -> None:
         raise ProvisionError(f"seeding the base tree failed: see {result.artifacts / 'run' / 'stdout'}")
 
 
+def roles_base(state: StateDir, wheel: Path) -> Path:
+    """The machine's cached base tarball for rehearsal hosts: Debian with the roles' installs already done
+    (seeded with `wheel`; rebuilt when the wheel's dependencies change)."""
+    return base_tarball(MACHINE_CACHE / "playbooks", seed=lambda tree: seed_with_roles(tree, state, wheel),
+                        extra_key=dependencies_key())
+
+
 def dependencies_key() -> str:
     """The wheel's declared dependencies: the seeded venv must be rebuilt when they change (other edits of
     pyproject.toml do not matter)."""

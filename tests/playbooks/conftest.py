@@ -59,9 +59,7 @@ def converged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Converged]:
     base = tmp_path_factory.mktemp("playbooks")
     state = StateDir(base / "state")
     wheel = build_wheel(state.folder("playbooks", "wheels"))
-    tarball = chroots.base_tarball(chroots.MACHINE_CACHE / "playbooks",
-                                   seed=lambda tree: chroots.seed_with_roles(tree, state, wheel),
-                                   extra_key=chroots.dependencies_key())
+    tarball = chroots.roles_base(state, wheel)
     root = base / "chroots"
     for host in HOSTS:
         chroots.unpack(tarball, root / host)
