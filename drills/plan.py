@@ -16,9 +16,10 @@ from pydantic import BaseModel
 
 from drills.baseline import nmap_arguments, nmap_command
 from drills.errors import DrillError, ScopeRefused
-from drills.resolver import Resolver, is_address
+from drills.resolver import Resolver
 from drills.roe import RoE, Scope
 from drills.scenarios import Scenario
+from dvcops.addresses import is_address
 from dvcops.catalog import Catalog, Host
 
 ORIGIN_CHECKS = {"https": ["tls", "headers", "exposure", "content"], "http": ["headers", "exposure", "content"],

@@ -12,17 +12,11 @@ import socket
 from dnslib import QTYPE, RCODE, DNSRecord
 
 from drills.errors import DrillError
+from dvcops.addresses import is_address
 
 DNS_TIMEOUT = 2.0
 DNS_TRIES = 2
 
-
-def is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def parse_resolver(text: str) -> tuple[str, int]:

@@ -7,20 +7,12 @@ complaint); a literal address is used as it is.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 
+from dvcops.addresses import is_address
 from probes.checks.dns import parse_resolver, query
 from probes.checks.env import CheckEnv, CheckFailed
 from probes.targets import Target
-
-
-def is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 async def resolve(host: str, port: int, target: Target, env: CheckEnv) -> str:
