@@ -27,13 +27,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aiohttp
-import httpx
 import yaml
 
 from dvcops.catalog import parse_catalog
 from dvcops.lab import Lab, LabSpec
 from dvcops.state import StateDir
-from dvcops.system import require_program
+from dvcops.system import require_program, wait_until_answers
 from probes.settings import ProbeSettings
 
 PREFIX = "127.0.31"
@@ -139,13 +138,7 @@ def blackbox(folder: Path, ca_file: Path) -> Iterator[subprocess.Popen[bytes]]:
                              f"--web.listen-address={BLACKBOX[0]}:{BLACKBOX[1]}"],
                             stdout=subprocess.DEVNULL, stderr=(folder / "blackbox.log").open("wb"))
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://{BLACKBOX[0]}:{BLACKBOX[1]}/-/healthy", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        wait_until_answers(f"http://{BLACKBOX[0]}:{BLACKBOX[1]}/-/healthy", 20, proc, every=0.2)
         yield proc
     finally:
         proc.terminate()

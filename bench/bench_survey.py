@@ -26,17 +26,15 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 from sqlalchemy import create_engine, func, select
 
 from dvcops.lab import LabSpec
-from dvcops.system import require_program
+from dvcops.system import require_program, wait_until_answers
 from survey.models import Rating
 from tests.pg import PostgresServer, free_port
 
@@ -138,13 +136,8 @@ def _serve(folder: Path, db_url: str | None) -> tuple[subprocess.Popen[bytes], s
                              "--host", HOST, "--port", str(port), "--workers", str(WORKERS)],
                             cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
     base = f"http://{HOST}:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            time.sleep(0.1)
+    if wait_until_answers(f"{base}/healthz", 60, proc):
+        return proc, base
     os.killpg(proc.pid, signal.SIGKILL)
     raise RuntimeError(f"survey server did not start: {(folder / 'serve.log').read_text()[-1000:]}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 from dvcops.errors import MissingPackageError
@@ -54,3 +55,22 @@ def stop_process(proc: subprocess.Popen[bytes] | subprocess.Popen[str], timeout:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+
+
+def wait_until_answers(url: str, timeout: float, proc: subprocess.Popen[bytes] | subprocess.Popen[str] | None = None,
+                       every: float = 0.1, per_try: float = 1.0) -> bool:
+    """Poll `url` (a server we started) until it answers 200: True then; False once `timeout` passes or `proc`
+    exits first. Bounded in time, each try in `per_try` seconds."""
+    import httpx  # only the callers that start servers pay for it
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            if httpx.get(url, timeout=per_try).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(every)
+    return False

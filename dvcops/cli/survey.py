@@ -10,7 +10,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -22,7 +21,7 @@ from rich.table import Table
 
 from dvcops.cli.common import CatalogOpt, JsonOpt, StateOpt, console
 from dvcops.periods import Period
-from dvcops.system import stop_process
+from dvcops.system import stop_process, wait_until_answers
 
 if TYPE_CHECKING:
     from dvcops.demo import DemoContext
@@ -169,16 +168,10 @@ def demo_step(ctx: DemoContext) -> None:
 def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log_path: Path, timeout: float = 30.0) -> None:
     from survey.errors import SurveyError
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SurveyError(f"the survey server exited with code {proc.returncode}: see {log_path}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
+    if wait_until_answers(f"{base}/healthz", timeout, proc):
+        return
+    if proc.poll() is not None:
+        raise SurveyError(f"the survey server exited with code {proc.returncode}: see {log_path}")
     stop_process(proc)
     raise SurveyError(f"the survey server did not answer /healthz within {timeout:.0f} s: see {log_path}")
 

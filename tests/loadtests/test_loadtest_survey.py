@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import httpx
 import pytest
 
 from dvcops.lab import Lab
+from dvcops.system import wait_until_answers
 from loadtests.runner import free_port
 from loadtests.verdict import Verdict
 from tests.conftest import ROOT, run_dvcops, start_lab
@@ -50,15 +50,7 @@ def survey(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                             start_new_session=True)
     base = f"http://{host}:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, (state / "serve.log").read_text()
-            time.sleep(0.2)
+        assert wait_until_answers(f"{base}/healthz", 60, proc, every=0.2, per_try=2), (state / "serve.log").read_text()
         yield base
     finally:
         proc.terminate()

@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import httpx
 import pytest
 
 from dvcops.catalog import Catalog
+from dvcops.system import wait_until_answers
 from survey import stats
 from tests.conftest import ROOT, run_dvcops
 from tests.pg import free_port
@@ -57,13 +57,7 @@ def test_serve_runs_the_survey_and_logs_no_dossier_codes(tmp_path: Path, catalog
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     base = f"http://{HOST}:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        assert wait_until_answers(f"{base}/healthz", 30, proc)
         assert httpx.get(f"{base}/danh-gia/cong-thong-tin", params={"ma_ho_so": "LOG-SECRET-1"}).status_code == 200
         assert httpx.post(f"{base}/api/v1/ratings", json=rating("LOG-SECRET-2")).status_code == 201
         assert httpx.get(f"{base}/api/v1/ratings", auth=("admin", password)).json()["total"] == 1

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, select
 
+from dvcops.system import wait_until_answers
 from survey.core.security import dossier_hash
 from survey.models import Answer, Rating
 from tests.conftest import ROOT
@@ -47,16 +48,8 @@ class Server:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(self.cmd, env=self.env, cwd=ROOT, stdout=log, stderr=log,
                                          stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(f"server did not start: {self.log.read_text()}")
+        assert wait_until_answers(f"{self.url}/healthz", 30, self.proc, every=0.05), \
+            f"server did not start: {self.log.read_text()}"
 
     def kill(self, sig: signal.Signals = signal.SIGKILL) -> None:
         assert self.proc is not None
