@@ -26,11 +26,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, func, select
 
 from dvcops.lab import LabSpec
@@ -45,6 +48,7 @@ CLIENTS, THREADS, SECONDS, WORKERS, ROUNDS = 100, 2, 5, 2, 5
 HMAC_KEY = "bench-key-" + "0" * 32
 P99_GOAL_MS, RATIO_GOAL = 50.0, 0.70
 PACED_EVERY_MS = 200
+DISK_SECONDS, DISK_RATE, DISK_WRITE = 20, 300, 16384
 
 # wrk Lua: each thread numbers its own dossier codes; done() prints the figures as one JSON line.
 DONE = """
@@ -95,9 +99,29 @@ def _cpu(selected: Callable[[int, int, int], bool]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_times() -> list[int]:
+    """The machine's CPU ticks by kind (/proc/stat: user nice system idle iowait irq softirq steal ...)."""
+    return [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+
+
+def _commits(base: str) -> dict[str, float]:
+    """The server's group-commit histograms from /metrics: batches, ratings, and batches slower than 50 ms."""
+    with urllib.request.urlopen(f"{base}/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    found: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "survey_write_batch_duration_seconds_bucket" and sample.labels["le"] == "0.05":
+                found["fast"] = sample.value
+            elif sample.name in ("survey_write_batch_duration_seconds_count", "survey_write_batch_ratings_sum"):
+                found[sample.name.rsplit("_", 1)[-1]] = sample.value
+    return {"batches": found["count"], "ratings": found["sum"], "slow": found["count"] - found["fast"]}
+
+
 def _wrk(url: str, script: Path, seconds: int = SECONDS, pgid: int = 0, postmaster: int = 0) -> dict[str, Any]:
     """One wrk run: its figures, and the CPU time per request of the survey server (process group `pgid`),
-    of PostgreSQL (the `postmaster` and its children) and of wrk itself, all on the same two cores."""
+    of PostgreSQL (the `postmaster` and its children) and of wrk itself, all on the same two cores, and the
+    share of the machine's CPU time the hypervisor gave to other guests (steal)."""
     wrk = str(require_program("wrk"))  # Debian package 'wrk' (scripts/debian-packages)
 
     def server() -> float:
@@ -106,10 +130,10 @@ def _wrk(url: str, script: Path, seconds: int = SECONDS, pgid: int = 0, postmast
     def database() -> float:
         return _cpu(lambda pid, ppid, _group: postmaster in (pid, ppid)) if postmaster else 0.0
 
-    before = server(), database(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = server(), database(), resource.getrusage(resource.RUSAGE_CHILDREN), _cpu_times()
     done = subprocess.run([wrk, "-t", str(THREADS), "-c", str(CLIENTS), "-d", f"{seconds}s", "--timeout", "10s",
                            "--latency", "-s", str(script), url], capture_output=True, text=True, timeout=seconds + 60)
-    after = server(), database(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    after = server(), database(), resource.getrusage(resource.RUSAGE_CHILDREN), _cpu_times()
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("WRK ")), None)
     if line is None:
         raise RuntimeError(f"wrk failed: {done.stdout[-500:]} {done.stderr[-500:]}")
@@ -119,7 +143,37 @@ def _wrk(url: str, script: Path, seconds: int = SECONDS, pgid: int = 0, postmast
     out["cpu_us"] = (after[0] - before[0]) * per_request
     out["db_cpu_us"] = (after[1] - before[1]) * per_request
     out["wrk_cpu_us"] = (after[2].ru_utime + after[2].ru_stime - before[2].ru_utime - before[2].ru_stime) * per_request
+    ticks = [a - b for a, b in zip(after[3], before[3], strict=True)]
+    out["steal_pct"] = 100 * ticks[7] / max(1, sum(ticks[:8]))
     return out
+
+
+def _disk(folder: Path, seconds: float = DISK_SECONDS, rate: float = DISK_RATE, size: int = DISK_WRITE
+          ) -> dict[str, Any]:
+    """The disk alone: a 16 KB append and fdatasync `rate` times a second (about what a durable group commit
+    asks of it; nothing else of the benchmark running), for the flush's own latency tail."""
+    path = folder / "fdatasync.probe"
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    block, waits = os.urandom(size), []
+    try:
+        start = time.monotonic()
+        for n in range(int(seconds * rate)):  # bounded: seconds * rate flushes
+            pause = start + n / rate - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            if n % 512 == 0:
+                os.lseek(fd, 0, os.SEEK_SET)  # a WAL-sized file, rewritten like a WAL
+            began = time.perf_counter()
+            os.write(fd, block)
+            os.fdatasync(fd)
+            waits.append(time.perf_counter() - began)
+    finally:
+        os.close(fd)
+        path.unlink()
+    waits.sort()
+    return {"flushes": len(waits), "p50_ms": waits[len(waits) // 2] * 1e3, "p99_ms": waits[int(len(waits) * .99)] * 1e3,
+            "max_ms": waits[-1] * 1e3, "over_50ms": sum(w > 0.05 for w in waits),
+            "stalled_s": sum(w for w in waits if w > 0.05)}
 
 
 def _serve(folder: Path, db_url: str | None) -> tuple[subprocess.Popen[bytes], str]:
@@ -153,7 +207,9 @@ def _measure(name: str, folder: Path, db_url: str | None, database: str, postmas
         for round_ in range(ROUNDS):
             ratings_lua.write_text(RATINGS.replace("RUN", f'"{name}{round_}"').replace("PACING", ""))
             health.append(_wrk(f"{base}/healthz", health_lua, pgid=proc.pid, postmaster=postmaster))
+            commits = _commits(base)
             ratings.append(_wrk(f"{base}/api/v1/ratings", ratings_lua, pgid=proc.pid, postmaster=postmaster))
+            ratings[-1].update({k: v - commits[k] for k, v in _commits(base).items()})
         ratings_lua.write_text(RATINGS.replace("RUN", f'"{name}paced"').replace("PACING", PACED))
         paced = _wrk(f"{base}/api/v1/ratings", ratings_lua, pgid=proc.pid)
     finally:
@@ -172,6 +228,8 @@ def _measure(name: str, folder: Path, db_url: str | None, database: str, postmas
     h, r, ratio = health[median], ratings[median], ratios[median]
     rounds = ", ".join(f"{x * 100:.0f}" for x in ratios)
     p99s = ", ".join(f"{x['p99_us'] / 1000:.0f}" for x in ratings)
+    slow = ", ".join(f"{x['slow']:.0f}" for x in ratings)
+    steal = ", ".join(f"{x['steal_pct']:.0f}" for x in ratings)
     p99 = r["p99_us"] / 1000
     paced_p99 = paced["p99_us"] / 1000
     database_cpu = f"PostgreSQL {r['db_cpu_us']:.0f} µs/rating, " if postmaster else ""
@@ -187,7 +245,8 @@ def _measure(name: str, folder: Path, db_url: str | None, database: str, postmas
          "goal": f"p99 <= {P99_GOAL_MS:.0f} ms",
          "met": p99 <= P99_GOAL_MS},
         {"benchmark": "survey", "figure": f"{name}: ratings/s ÷ /healthz req/s, median of {ROUNDS} paired rounds",
-         "value": f"{ratio * 100:.0f} % (rounds: {rounds} %; ratings p99 {p99s} ms)",
+         "value": f"{ratio * 100:.0f} % (rounds: {rounds} %; ratings p99 {p99s} ms; group commits over 50 ms "
+                  f"{slow}; CPU steal {steal} %)",
          "goal": f">= {RATIO_GOAL * 100:.0f} %", "met": ratio >= RATIO_GOAL},
         {"benchmark": "survey", "figure": f"{name}: POST /api/v1/ratings, {CLIENTS} clients each every "
                                           f"{PACED_EVERY_MS} ms on average (Poisson, below saturation)",
@@ -205,6 +264,13 @@ def _measure(name: str, folder: Path, db_url: str | None, database: str, postmas
 def run() -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-survey-") as tmp:
+        disk = _disk(Path(tmp))
+        print(f"disk: {disk}", file=sys.stderr)
+        rows.append({"benchmark": "survey", "figure": f"The disk alone: {DISK_WRITE // 1024} KB write + fdatasync, "
+                     f"{DISK_RATE} a second for {DISK_SECONDS} s (in the benchmark's folder, before the servers start)",
+                     "value": f"p50 {disk['p50_ms']:.2f} ms, p99 {disk['p99_ms']:.1f} ms, max {disk['max_ms']:.0f} ms; "
+                              f"{disk['over_50ms']} of {disk['flushes']:,} flushes took over 50 ms "
+                              f"({disk['stalled_s']:.2f} s in all)", "goal": "", "met": None})
         folder = Path(tmp) / "sqlite"
         folder.mkdir()
         rows += _measure("SQLite", folder, None, f"sqlite:///{folder / 'state' / 'survey' / 'ratings.sqlite3'}")

@@ -43,7 +43,7 @@ def create_app(settings: SurveySettings | None = None, catalog: Catalog | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        writer = BatchWriter(ctx.engine, settings.batch_max)
+        writer = BatchWriter(ctx.engine, settings.batch_max, metrics.observe_commit)
         writer.start()
         app.state.writer = writer
         gc.freeze()  # the app's startup objects never die: keep them out of every later collection's scan

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite only auto-increments INTEGER PRIMARY KEY
@@ -53,7 +53,8 @@ class Rating(Base):
 class Answer(Base):
     __tablename__ = "survey_answers"
 
-    rating_id: Mapped[int] = mapped_column(ID, ForeignKey("survey_ratings.id", ondelete="CASCADE"), primary_key=True)
+    rating_id: Mapped[int] = mapped_column(ID, primary_key=True)
+    """survey_ratings.id, with no foreign key (migration 0002 says why): written only with its rating."""
     question_id: Mapped[str] = mapped_column(String(63), primary_key=True)
     factor: Mapped[str] = mapped_column(String(16))
     """SIPAS factor of the question."""

@@ -1,4 +1,6 @@
-"""Prometheus metrics: `survey_ratings_total{service,level}` and a request latency histogram.
+"""Prometheus metrics: `survey_ratings_total{service,level}`, a request latency histogram, and how long each
+group commit took and how many ratings it held (a durable commit waits for the disk's flush: when the
+latency's tail grows, `survey_write_batch_duration_seconds` says whether the disk is why).
 
 The ratings counter is read from the database at scrape time (cached a few seconds), so it is exact
 across server processes and restarts. The histogram lives in each process; with --workers N the
@@ -22,6 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from survey.models import Rating
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500)
 
 
 class RatingsCollector(Collector):
@@ -57,11 +61,20 @@ class Metrics:
     def __init__(self, engine: Engine) -> None:
         self.registry = CollectorRegistry()
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        registry = None if self.multiprocess else self.registry
         self.latency = Histogram("survey_http_request_duration_seconds", "HTTP request latency",
-                                 ["method", "route", "status"], buckets=LATENCY_BUCKETS,
-                                 registry=None if self.multiprocess else self.registry)
+                                 ["method", "route", "status"], buckets=LATENCY_BUCKETS, registry=registry)
+        self.commit_seconds = Histogram("survey_write_batch_duration_seconds", "Time to commit one batch of "
+                                        "ratings durably (waiting for the write lock and the disk's flush included)",
+                                        buckets=COMMIT_BUCKETS, registry=registry)
+        self.batch_size = Histogram("survey_write_batch_ratings", "Ratings per committed batch (group commit)",
+                                    buckets=BATCH_BUCKETS, registry=registry)
         self.ratings = RatingsCollector(engine)
         self.registry.register(self.ratings)
+
+    def observe_commit(self, seconds: float, ratings: int) -> None:
+        self.commit_seconds.observe(seconds)
+        self.batch_size.observe(ratings)
 
     def exposition(self) -> bytes:
         if not self.multiprocess:

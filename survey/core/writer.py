@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 
@@ -25,8 +27,11 @@ class WriterUnavailable(Exception):
 
 
 class BatchWriter:
-    def __init__(self, engine: Engine, max_batch: int = 256) -> None:
+    def __init__(self, engine: Engine, max_batch: int = 256,
+                 observe: Callable[[float, int], None] | None = None) -> None:
+        """`observe(seconds, ratings)` is told of every committed batch (the /metrics histograms)."""
         self.max_batch = max_batch
+        self._observe = observe
         self._committer = committer_for(engine)
         self._queue: asyncio.Queue[tuple[NewRating, asyncio.Future[Outcome]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -49,6 +54,7 @@ class BatchWriter:
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             self._busy = True
+            start = time.perf_counter()
             try:
                 outcomes = await self._committer.commit([item for item, _ in batch])
             except Exception as exc:  # the database is down or refused: fail this batch, keep serving
@@ -59,6 +65,8 @@ class BatchWriter:
                 continue
             finally:
                 self._busy = False
+            if self._observe is not None:
+                self._observe(time.perf_counter() - start, len(batch))
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if not future.done():  # a client that went away has cancelled its future
                     future.set_result(outcome)

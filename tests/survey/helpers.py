@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,12 @@ import httpx
 import pytest
 import uvicorn
 
+from dvcops.catalog import Catalog
+from survey import crud
 from survey.core.config import SurveySettings, load_settings
+from survey.instruments import load_instruments
 from survey.main import create_app
+from survey.schemas import RatingCreate
 from tests.pg import PostgresServer, free_port
 
 PREFIX = "127.0.40"
@@ -88,3 +93,12 @@ class LiveServer:
         """An HTTP client; `source` binds it to a client address (rate limits are per address)."""
         transport = httpx.HTTPTransport(local_address=source) if source else None
         return httpx.Client(base_url=self.url, timeout=10, transport=transport, **kw)
+
+
+def new_rating(catalog: Catalog, dossier: str, service: str = "dang-ky-kinh-doanh") -> crud.NewRating:
+    """A rating prepared for crud.write_batch (validated and derived, as the API would)."""
+    body = RatingCreate.model_validate({
+        "service_id": service, "dossier_code": dossier, "instrument": "3-muc", "channel": "api",
+        "answers": {"tiep-can": "rat-hai-long", "thu-tuc": "hai-long", "cong-chuc": "hai-long",
+                    "ket-qua": "rat-hai-long", "phan-anh": "khong-hai-long"}})
+    return crud.prepare(body, {s.id: s for s in catalog.services}, load_instruments(), b"k" * 32, date(2026, 11, 22))

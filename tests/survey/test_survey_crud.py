@@ -11,20 +11,9 @@ from sqlalchemy.engine import make_url
 from dvcops.catalog import Catalog
 from survey import crud
 from survey.core.db import make_engine, migrate
-from survey.instruments import load_instruments
 from survey.models import Answer, Rating
-from survey.schemas import RatingCreate, WindowIn
-
-KEY = b"k" * 32
-DAY = date(2026, 11, 22)
-
-
-def new(catalog: Catalog, dossier: str, service: str = "dang-ky-kinh-doanh") -> crud.NewRating:
-    body = RatingCreate.model_validate({
-        "service_id": service, "dossier_code": dossier, "instrument": "3-muc", "channel": "api",
-        "answers": {"tiep-can": "rat-hai-long", "thu-tuc": "hai-long", "cong-chuc": "hai-long",
-                    "ket-qua": "rat-hai-long", "phan-anh": "khong-hai-long"}})
-    return crud.prepare(body, {s.id: s for s in catalog.services}, load_instruments(), KEY, DAY)
+from survey.schemas import WindowIn
+from tests.survey.helpers import new_rating as new
 
 
 def test_a_batch_decides_each_rating_on_its_own(db_url: str, catalog: Catalog) -> None:
@@ -44,7 +33,11 @@ def test_a_batch_decides_each_rating_on_its_own(db_url: str, catalog: Catalog) -
         with engine.connect() as conn:
             stored = set(conn.execute(select(Rating.receipt_id)).scalars())
             answers = conn.execute(select(func.count()).select_from(Answer)).scalar_one()
+            orphans = conn.execute(select(func.count()).select_from(Answer)
+                                   .outerjoin(Rating, Rating.id == Answer.rating_id).where(Rating.id.is_(None))
+                                   ).scalar_one()
         assert stored == {first.receipt_id, batch[0].receipt_id, batch[2].receipt_id}
         assert answers == 3 * 5  # the three stored ratings' answers, nothing of the refused ones
+        assert orphans == 0  # no foreign key (migration 0002): the writer alone keeps answers with their rating
     finally:
         engine.dispose()

@@ -47,3 +47,18 @@ def test_healthz_reports_the_database(api: httpx.Client) -> None:
     resp = api.get("/healthz")
     assert resp.status_code == 200 and resp.json() == {"status": "ok", "database": "ok"}
     assert re.match(r"application/json", resp.headers["content-type"])
+
+
+def test_group_commits_are_measured(api: httpx.Client) -> None:
+    def totals() -> tuple[float, float, float]:
+        text = api.get("/metrics").text
+        return (samples(text, "survey_write_batch_ratings_sum").get((), 0.0),
+                samples(text, "survey_write_batch_duration_seconds_count").get((), 0.0),
+                samples(text, "survey_write_batch_duration_seconds_sum").get((), 0.0))
+
+    ratings, batches, seconds = totals()
+    for _ in range(4):
+        assert api.post("/api/v1/ratings", json=rating(f"B-{uuid.uuid4().hex[:10]}")).status_code == 201
+    after = totals()
+    assert after[0] == ratings + 4  # every committed rating is in exactly one batch
+    assert batches + 1 <= after[1] <= batches + 4 and after[2] > seconds
