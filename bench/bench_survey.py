@@ -44,7 +44,7 @@ from tests.pg import PostgresServer, free_port
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.40.110"
 PG_HOST = "127.0.41.2"
-CLIENTS, THREADS, SECONDS, WORKERS, ROUNDS = 100, 2, 5, 2, 5
+CLIENTS, THREADS, SECONDS, WORKERS, ROUNDS = 100, 2, 5, 2, 7
 HMAC_KEY = "bench-key-" + "0" * 32
 P99_GOAL_MS, RATIO_GOAL = 50.0, 0.70
 PACED_EVERY_MS = 200
