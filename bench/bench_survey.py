@@ -13,8 +13,11 @@ every 200 ms (about 500 ratings/s offered, far above a province's peak) for the 
 pauses are random (exponential, so arrivals are a Poisson stream like independent citizens): with a fixed 200
 ms every client that one group commit answered would send its next rating at the same instant again, and the
 benchmark would measure bursts of 100 that no population of citizens produces. Every rating must get 201 and
-be in the database afterwards. The server processes' CPU time per request (user + system, from /proc;
-PostgreSQL's own processes not counted) says where the ratio comes from.
+be in the database afterwards. CPU time per request (user + system, from /proc) of the server, of
+PostgreSQL and of wrk says where the ratio comes from. A durable rating waits for the disk's flush, so the
+benchmark first times the disk alone (fdatasync at a group commit's rate) and counts, per round, the group
+commits that took over 50 ms (from the server's /metrics) and the CPU time the hypervisor stole: a round
+that misses the p99 goal says whether the disk or the machine was why.
 """
 
 from __future__ import annotations
