@@ -12,7 +12,7 @@ import socket
 from dnslib import QTYPE, RCODE, DNSRecord
 
 from drills.errors import DrillError
-from dvcops.addresses import is_address
+from dvcops.addresses import DNS_PORT, is_address, parse_address_port
 
 DNS_TIMEOUT = 2.0
 DNS_TRIES = 2
@@ -21,12 +21,10 @@ DNS_TRIES = 2
 
 def parse_resolver(text: str) -> tuple[str, int]:
     """`127.0.60.53:5353` or `127.0.60.53` (port 53) -> (address, port)."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not is_address(host):
-        host, port = text, "53"
-    if not is_address(host) or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise DrillError(f"resolver {text!r}: expected an address and optional port, e.g. 127.0.60.53:5353")
-    return host, int(port)
+    try:
+        return parse_address_port(text, DNS_PORT)
+    except ValueError as exc:
+        raise DrillError(f"resolver {text!r}: {exc}, e.g. 127.0.60.53:5353") from None
 
 
 class Resolver:

@@ -26,6 +26,7 @@ from pydantic import (
     field_validator,
 )
 
+from dvcops.addresses import DNS_PORT, parse_address_port
 from dvcops.conditions import Condition, ConditionSyntaxError, parse_condition
 from dvcops.durations import format_duration, parse_duration
 from dvcops.errors import CatalogError
@@ -166,13 +167,10 @@ class Endpoint(_Model):
     def _resolver(cls, v: str | None) -> str | None:
         if v is None:
             return v
-        host, _, port = v.rpartition(":") if v.count(":") == 1 else (v, "", "")
         try:
-            ipaddress.ip_address(host or v)
-        except ValueError:
-            raise ValueError(f"{v!r}: expected a resolver address like 127.0.10.53 or 127.0.10.53:5353") from None
-        if port and not (port.isdigit() and 1 <= int(port) <= 65535):
-            raise ValueError(f"{v!r}: the resolver port must be 1-65535")
+            parse_address_port(v, DNS_PORT)
+        except ValueError as exc:
+            raise ValueError(f"{v!r}: {exc}") from None
         return v
 
     @property

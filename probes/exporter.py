@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import signal
 from pathlib import Path
 
 from aiohttp import web
 
+from dvcops.addresses import parse_address_port
 from dvcops.catalog import load_catalog
 from dvcops.errors import DvcopsError
 from probes.engine import Prober
@@ -34,15 +34,10 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 def parse_listen(text: str) -> tuple[str, int]:
     """`127.0.0.1:9115` -> ("127.0.0.1", 9115); a one-line error naming the expected form otherwise."""
-    host, sep, port = text.rpartition(":")
-    host = host.strip("[]")
     try:
-        ipaddress.ip_address(host)
-        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError
-    except ValueError:
-        raise ProbeError(f"--listen {text!r}: expected ADDRESS:PORT, e.g. 127.0.0.1:9115") from None
-    return host, int(port)
+        return parse_address_port(text)
+    except ValueError as exc:
+        raise ProbeError(f"--listen {text!r}: {exc}, e.g. 127.0.0.1:9115") from None
 
 
 class Exporter:

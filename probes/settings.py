@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dvcops.addresses import DNS_PORT, parse_address_port
 from probes.errors import ProbeError
 
 
@@ -39,13 +38,10 @@ class ProbeSettings(BaseSettings):
     def _resolver(cls, v: str | None) -> str | None:
         if v is None:
             return v
-        host, port = (v.rsplit(":", 1) + [""])[:2] if v.count(":") == 1 else (v.strip("[]"), "")
         try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            raise ValueError(f"{v!r}: expected a resolver address like 127.0.10.53 or 127.0.10.53:5353") from None
-        if port and not (port.isdigit() and 1 <= int(port) <= 65535):
-            raise ValueError(f"{v!r}: the resolver port must be 1-65535")
+            parse_address_port(v, DNS_PORT)
+        except ValueError as exc:
+            raise ValueError(f"{v!r}: {exc}") from None
         return v
 
 

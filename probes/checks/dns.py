@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from dnslib import QTYPE, RCODE, DNSRecord
 
+from dvcops.addresses import DNS_PORT, parse_address_port
 from probes.checks.env import CheckEnv, CheckFailed
 from probes.targets import Target
 
@@ -31,21 +32,13 @@ class DnsReply:
     answers: list[str]
 
 
-def parse_resolver(text: str) -> tuple[str, int]:
-    """`127.0.10.53:5353` -> ("127.0.10.53", 5353); a bare address (IPv4 or IPv6) uses port 53."""
-    if text.count(":") == 1:
-        host, _, port = text.partition(":")
-        return host, int(port)
-    return text.strip("[]"), 53
-
-
 def system_resolver() -> tuple[str, int]:
     """The first nameserver of /etc/resolv.conf (what the C library would ask first)."""
     try:
         for line in RESOLV_CONF.read_text().splitlines():
             parts = line.split()
             if len(parts) >= 2 and parts[0] == "nameserver":
-                return parts[1], 53
+                return parts[1], DNS_PORT
     except OSError:
         pass
     raise CheckFailed("dns", f"no resolver: {RESOLV_CONF} names no nameserver and none is configured")
@@ -94,7 +87,7 @@ async def query(name: str, qtype: str, server: tuple[str, int]) -> DnsReply:
 
 def resolver_for(target: Target, env: CheckEnv) -> tuple[str, int]:
     text = target.resolver or env.resolver
-    return parse_resolver(text) if text else system_resolver()
+    return parse_address_port(text, DNS_PORT) if text else system_resolver()  # validated with the settings
 
 
 async def check_dns(target: Target, env: CheckEnv, obs: Observed) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from dvcops.addresses import is_address
-from probes.checks.dns import parse_resolver, query
+from dvcops.addresses import DNS_PORT, is_address, parse_address_port
+from probes.checks.dns import query
 from probes.checks.env import CheckEnv, CheckFailed
 from probes.targets import Target
 
@@ -21,7 +21,7 @@ async def resolve(host: str, port: int, target: Target, env: CheckEnv) -> str:
         return host
     resolver = target.resolver or env.resolver
     if resolver:
-        reply = await query(host, "A", parse_resolver(resolver))
+        reply = await query(host, "A", parse_address_port(resolver, DNS_PORT))
         if reply.rcode != "NOERROR" or not reply.answers:
             raise CheckFailed("dns", f"{host}: {reply.rcode if reply.rcode != 'NOERROR' else 'no A record'}")
         return reply.answers[0]

@@ -69,7 +69,8 @@ def test_every_problem_is_one_line_with_file_line_and_field(tmp_path: Path) -> N
         f"{path}:6: rules[0]: a rule is `allow: <cidr or host>` or `deny: <cidr or host>`",
         f"{path}:7: ports: '9000-8000': ports are 1-65535 and a range goes from low to high",
         f"{path}:8: checks: 'nmap-scripts' is not a check: expected some of ports, tls, headers, exposure, content",
-        f"{path}:9: resolver: resolver 'dns.example': expected an address and optional port, e.g. 127.0.60.53:5353",
+        f"{path}:9: resolver: resolver 'dns.example': expected ADDRESS[:PORT] (IPv4, or IPv6 in brackets with a port: "
+        "[::1]:53), e.g. 127.0.60.53:5353",
         f"{path}:10: surprise: unknown key 'surprise'",
     ]
 
