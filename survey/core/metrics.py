@@ -3,7 +3,7 @@ group commit took and how many ratings it held (a durable commit waits for the d
 latency's tail grows, `survey_write_batch_duration_seconds` says whether the disk is why).
 
 The ratings counter is read from the database at scrape time (cached a few seconds), so it is exact
-across server processes and restarts. The histogram lives in each process; with --workers N the
+across server processes and restarts. The histograms live in each process; with --workers N the
 server sets PROMETHEUS_MULTIPROC_DIR and /metrics merges the processes' files.
 """
 
