@@ -85,9 +85,14 @@ async def query(name: str, qtype: str, server: tuple[str, int]) -> DnsReply:
     return DnsReply(rcode=RCODE.get(record.header.rcode), answers=answers)
 
 
-def resolver_for(target: Target, env: CheckEnv) -> tuple[str, int]:
+def configured_resolver(target: Target, env: CheckEnv) -> tuple[str, int] | None:
+    """The endpoint's resolver, else the prober's (both validated when loaded); None when neither names one."""
     text = target.resolver or env.resolver
-    return parse_address_port(text, DNS_PORT) if text else system_resolver()  # validated with the settings
+    return parse_address_port(text, DNS_PORT) if text else None
+
+
+def resolver_for(target: Target, env: CheckEnv) -> tuple[str, int]:
+    return configured_resolver(target, env) or system_resolver()
 
 
 async def check_dns(target: Target, env: CheckEnv, obs: Observed) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from dvcops.addresses import DNS_PORT, is_address, parse_address_port
-from probes.checks.dns import query
+from dvcops.addresses import is_address
+from probes.checks.dns import configured_resolver, query
 from probes.checks.env import CheckEnv, CheckFailed
 from probes.targets import Target
 
@@ -19,9 +19,9 @@ async def resolve(host: str, port: int, target: Target, env: CheckEnv) -> str:
     """One address for `host`, or CheckFailed('dns') saying why there is none."""
     if is_address(host):
         return host
-    resolver = target.resolver or env.resolver
-    if resolver:
-        reply = await query(host, "A", parse_address_port(resolver, DNS_PORT))
+    server = configured_resolver(target, env)
+    if server:
+        reply = await query(host, "A", server)
         if reply.rcode != "NOERROR" or not reply.answers:
             raise CheckFailed("dns", f"{host}: {reply.rcode if reply.rcode != 'NOERROR' else 'no A record'}")
         return reply.answers[0]
