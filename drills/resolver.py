@@ -18,7 +18,6 @@ DNS_TIMEOUT = 2.0
 DNS_TRIES = 2
 
 
-
 def parse_resolver(text: str) -> tuple[str, int]:
     """`127.0.60.53:5353` or `127.0.60.53` (port 53) -> (address, port)."""
     try:
