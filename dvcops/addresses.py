@@ -22,6 +22,17 @@ def is_address(text: str) -> bool:
     return True
 
 
+def check_resolver(value: str | None) -> str | None:
+    """A resolver field (`address[:port]`, port 53 by default) as a pydantic validator: the value unchanged, or
+    ValueError quoting it."""
+    if value is not None:
+        try:
+            parse_address_port(value, DNS_PORT)
+        except ValueError as exc:
+            raise ValueError(f"{value!r}: {exc}") from None
+    return value
+
+
 def parse_address_port(text: str, default_port: int | None = None) -> tuple[str, int]:
     """`127.0.10.53:5353` -> ("127.0.10.53", 5353); a bare address takes `default_port` (None: the port is
     required). ValueError, saying what was expected, for anything else (host names included)."""

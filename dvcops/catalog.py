@@ -26,7 +26,7 @@ from pydantic import (
     field_validator,
 )
 
-from dvcops.addresses import DNS_PORT, parse_address_port
+from dvcops.addresses import check_resolver
 from dvcops.conditions import Condition, ConditionSyntaxError, parse_condition
 from dvcops.durations import format_duration, parse_duration
 from dvcops.errors import CatalogError
@@ -165,13 +165,7 @@ class Endpoint(_Model):
     @field_validator("resolver")
     @classmethod
     def _resolver(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        try:
-            parse_address_port(v, DNS_PORT)
-        except ValueError as exc:
-            raise ValueError(f"{v!r}: {exc}") from None
-        return v
+        return check_resolver(v)
 
     @property
     def parsed_conditions(self) -> list[Condition]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dvcops.addresses import DNS_PORT, parse_address_port
+from dvcops.addresses import check_resolver
 from probes.errors import ProbeError
 
 
@@ -36,13 +36,7 @@ class ProbeSettings(BaseSettings):
     @field_validator("resolver")
     @classmethod
     def _resolver(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        try:
-            parse_address_port(v, DNS_PORT)
-        except ValueError as exc:
-            raise ValueError(f"{v!r}: {exc}") from None
-        return v
+        return check_resolver(v)
 
 
 def get_probe_settings(**overrides: object) -> ProbeSettings:
