@@ -46,9 +46,9 @@ def test_a_required_port() -> None:
                                   "dns.example:53", "127.0.0.1:0", "[::1]53"])
 def test_catalogue_probes_and_drills_agree_on_a_resolver(text: str) -> None:
     """The catalogue's endpoints, the prober's settings and a drill's RoE all take the same resolvers."""
-    from dvcops.catalog import Endpoint
     from drills.errors import DrillError
     from drills.resolver import parse_resolver
+    from dvcops.catalog import Endpoint
     from probes.settings import ProbeSettings
 
     try:
