@@ -151,7 +151,7 @@ def _stage_sqlite(conn: Connection, items: Sequence[NewRating]) -> list[Outcome]
             todo.append(item)
     ids: dict[str, int] = {}
     if todo:
-        _insert_values(cursor, "survey_ratings", RATING_COLUMNS, [(*i[:10], i.rated_on.isoformat()) for i in todo],
+        _insert_values(cursor, "survey_ratings", RATING_COLUMNS, [_rating_row(i) for i in todo],
                        " ON CONFLICT (dossier_hash) DO NOTHING RETURNING receipt_id, id")
         ids = {receipt: rid for receipt, rid in cursor.fetchall()}
         answers = [(ids[i.receipt_id], *a) for i in todo if i.receipt_id in ids for a in i.answers]
@@ -161,6 +161,12 @@ def _stage_sqlite(conn: Connection, items: Sequence[NewRating]) -> list[Outcome]
     for item in todo:
         outcomes[item.receipt_id] = Outcome("created") if item.receipt_id in ids else Outcome("duplicate")
     return [outcomes[i.receipt_id] for i in items]
+
+
+def _rating_row(item: NewRating) -> tuple[object, ...]:
+    """RATING_COLUMNS' values (NewRating's first ten fields, then the date as ISO text: how SQLAlchemy stores a
+    date in SQLite, and what PG_BATCH casts back)."""
+    return (*item[:10], item.rated_on.isoformat())
 
 
 def _insert_values(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]],
@@ -208,7 +214,7 @@ def _stage_postgresql(conn: Connection, items: Sequence[NewRating]) -> list[Outc
 
 def postgresql_params(items: Sequence[NewRating]) -> tuple[str, str]:
     """PG_BATCH's two parameters: the ratings and their answers as JSON arrays."""
-    return (json.dumps([(*i[:10], i.rated_on.isoformat()) for i in items], ensure_ascii=False),
+    return (json.dumps([_rating_row(i) for i in items], ensure_ascii=False),
             json.dumps([(i.receipt_id, *a) for i in items for a in i.answers], ensure_ascii=False))
 
 

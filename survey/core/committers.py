@@ -9,8 +9,7 @@ the commit that crosses the mark, under the write lock: with no other commit in 
 end of the WAL, and the next commit starts the WAL over. (Tried and measured: a checkpoint in a thread
 of its own racing the writers never caught up, and the WAL grew to 787 MB in a benchmark; one holding
 the write lock from a thread also waits for its turns at the GIL while holding it, and the benchmark's
-p99 rose to 300-660 ms.) The connection
-stays open, so its page cache stays warm between batches.
+p99 rose to 300-660 ms.) The connection stays open, so its page cache stays warm between batches.
 
 PostgreSQL: every statement waits on the network, and a slow or unreachable database must never stall
 the event loop (and /healthz with it), so the committer talks to it with psycopg's asyncio connection.

@@ -17,8 +17,7 @@ from tests.survey.helpers import new_rating as new
 
 
 def test_a_batch_decides_each_rating_on_its_own(db_url: str, catalog: Catalog) -> None:
-    url = make_url(db_url)
-    engine = make_engine(url.set(drivername="postgresql+psycopg") if url.drivername == "postgresql" else url)
+    engine = make_engine(make_url(db_url))
     migrate(engine)
     try:
         first = new(catalog, "OLD-1")

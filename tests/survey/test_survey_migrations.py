@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.engine import make_url
 
 from dvcops.catalog import Catalog
 from survey import crud
@@ -16,7 +17,7 @@ TABLES = {"survey_ratings", "survey_answers", "survey_windows", VERSION_TABLE}
 
 
 def test_migrations_match_the_models_and_downgrade_cleanly(db_url: str) -> None:
-    engine = make_engine(create_engine(db_url).url)
+    engine = make_engine(make_url(db_url))
     migrate(engine)
     migrate(engine)  # idempotent: a second server starting finds the schema at head
     assert TABLES <= set(inspect(engine).get_table_names())
@@ -33,7 +34,7 @@ def test_migrations_match_the_models_and_downgrade_cleanly(db_url: str) -> None:
 
 
 def test_0002_drops_the_answers_foreign_key_and_keeps_the_rows(db_url: str, catalog: Catalog) -> None:
-    engine = make_engine(create_engine(db_url).url)
+    engine = make_engine(make_url(db_url))
     migrate(engine, "0001")
     assert inspect(engine).get_foreign_keys("survey_answers")
     crud.write_batch(engine, [new_rating(catalog, "KEPT-1")])
@@ -48,7 +49,7 @@ def test_0002_drops_the_answers_foreign_key_and_keeps_the_rows(db_url: str, cata
 
 
 def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path) -> None:
-    engine = make_engine(create_engine(f"sqlite:///{tmp_path / 'r.sqlite3'}").url)
+    engine = make_engine(make_url(f"sqlite:///{tmp_path / 'r.sqlite3'}"))
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL: a commit is on disk
