@@ -68,10 +68,10 @@ def generate(state: StateDir, catalog_path: Path) -> float:
     batch = []
     for n in range(N_RATINGS):
         ins = by_id["3-muc" if n % 2 else "5-muc"]
-        levels = [lv.id for lv in ins.levels]
-        level = levels[min(int(rng.expovariate(1.5)), len(levels) - 1)]
+        levels = [lv.id for lv in ins.levels]  # each answer drawn on its own, mostly good ones
+        answers = {q.id: levels[min(int(rng.expovariate(1.5)), len(levels) - 1)] for q in ins.questions}
         rating = RatingCreate(service_id=f"dv-{rng.randrange(N_SERVICES)}", dossier_code=f"BM-{n:07d}",
-                              instrument=ins.id, answers={q.id: level for q in ins.questions},
+                              instrument=ins.id, answers=answers,
                               comment="Ý kiến số " + str(n) if n % 50 == 0 else None, channel="web")
         batch.append(crud.prepare(rating, services, instruments, key, date(2025, 1, 1) + timedelta(days=n % 365)))
         if len(batch) == 5000:
@@ -92,7 +92,8 @@ def generate(state: StateDir, catalog_path: Path) -> float:
     return time.perf_counter() - t0
 
 
-CACHE = Path(__file__).resolve().parent / ".cache" / f"report-{N_SERVICES}-{N_AGENCIES}-{N_RATINGS}"
+DATA_VERSION = 2  # 2: each answer of a rating drawn on its own
+CACHE = Path(__file__).resolve().parent / ".cache" / f"report-{N_SERVICES}-{N_AGENCIES}-{N_RATINGS}-v{DATA_VERSION}"
 
 
 def run() -> list[dict]:

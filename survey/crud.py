@@ -22,11 +22,10 @@ from survey.core.db import write_lock
 from survey.core.security import dossier_hash, new_receipt_id
 from survey.errors import FieldError, RatingInvalid
 from survey.instruments import AnswerRow, Instrument, Instruments
-from survey.models import Answer, Rating, SurveyWindow
+from survey.models import Rating, SurveyWindow
 from survey.schemas import RatingCreate, RatingOut, RatingPage, WindowIn, WindowOut
 
 ratings_t = cast(Table, Rating.__table__)
-answers_t = cast(Table, Answer.__table__)
 windows_t = cast(Table, SurveyWindow.__table__)
 
 
@@ -44,7 +43,8 @@ class NewRating(NamedTuple):
     channel: str
     comment: str | None
     rated_on: date
-    answers: tuple[AnswerRow, ...]
+    answers: str
+    """The answers as stored: a JSON array of their AnswerRow.stored, sorted by question id."""
 
 
 class Outcome(NamedTuple):
@@ -75,7 +75,8 @@ def prepare(rating: RatingCreate, services: Mapping[str, Service], instruments: 
         receipt_id=new_receipt_id(), dossier_hash=dossier_hash(key, rating.dossier_code),
         service_id=service.id, agency_id=service.agency, instrument=instrument.id, level=worst.id,
         khong_hai_long=worst.khong_hai_long, score=round(sum(a.score for a in answers) / len(answers), 4),
-        channel=rating.channel, comment=rating.comment, rated_on=rated_on, answers=tuple(answers),
+        channel=rating.channel, comment=rating.comment, rated_on=rated_on,
+        answers="[" + ",".join(a.stored for a in sorted(answers)) + "]",
     )
 
 
@@ -103,8 +104,7 @@ def check_answers(instrument: Instrument, given: Mapping[str, str]) -> tuple[lis
 
 
 RATING_COLUMNS = ("receipt_id", "dossier_hash", "service_id", "agency_id", "instrument", "level", "khong_hai_long",
-                  "score", "channel", "comment", "rated_on")
-ANSWER_COLUMNS = ("rating_id", "question_id", "factor", "level", "score", "khong_hai_long")
+                  "score", "channel", "comment", "rated_on", "answers")
 
 
 def write_batch(engine: Engine, items: Sequence[NewRating]) -> list[Outcome]:
@@ -129,8 +129,8 @@ def stage_batch(conn: Connection, items: Sequence[NewRating]) -> list[Outcome]:
 
 
 def _stage_sqlite(conn: Connection, items: Sequence[NewRating]) -> list[Outcome]:
-    """Windows read, then one multi-row INSERT per table (`executemany` would release and re-take Python's GIL
-    once per row), all on the driver's connection: SQLAlchemy's select() costs more per batch than the reads."""
+    """Windows read, then one multi-row INSERT (`executemany` would release and re-take Python's GIL once per
+    row), all on the driver's connection: SQLAlchemy's select() costs more per batch than the reads."""
     raw = conn.connection.dbapi_connection
     assert raw is not None
     cursor = raw.cursor()
@@ -149,24 +149,21 @@ def _stage_sqlite(conn: Connection, items: Sequence[NewRating]) -> list[Outcome]
             outcomes[item.receipt_id] = Outcome("closed", _describe(*window))
         else:
             todo.append(item)
-    ids: dict[str, int] = {}
+    stored: set[str] = set()
     if todo:
         _insert_values(cursor, "survey_ratings", RATING_COLUMNS, [_rating_row(i) for i in todo],
-                       " ON CONFLICT (dossier_hash) DO NOTHING RETURNING receipt_id, id")
-        ids = {receipt: rid for receipt, rid in cursor.fetchall()}
-        answers = [(ids[i.receipt_id], *a) for i in todo if i.receipt_id in ids for a in i.answers]
-        if answers:
-            _insert_values(cursor, "survey_answers", ANSWER_COLUMNS, answers)
+                       " ON CONFLICT (dossier_hash) DO NOTHING RETURNING receipt_id")
+        stored = {receipt for (receipt,) in cursor.fetchall()}
     cursor.close()
     for item in todo:
-        outcomes[item.receipt_id] = Outcome("created") if item.receipt_id in ids else Outcome("duplicate")
+        outcomes[item.receipt_id] = Outcome("created") if item.receipt_id in stored else Outcome("duplicate")
     return [outcomes[i.receipt_id] for i in items]
 
 
 def _rating_row(item: NewRating) -> tuple[object, ...]:
-    """RATING_COLUMNS' values (NewRating's first ten fields, then the date as ISO text: how SQLAlchemy stores a
-    date in SQLite, and what PG_BATCH casts back)."""
-    return (*item[:10], item.rated_on.isoformat())
+    """RATING_COLUMNS' values (NewRating's first ten fields, the date as ISO text: how SQLAlchemy stores a date
+    in SQLite, and what PG_BATCH casts back; then the answers' JSON)."""
+    return (*item[:10], item.rated_on.isoformat(), item.answers)
 
 
 def _insert_values(cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]],
@@ -180,7 +177,7 @@ PG_BATCH = f"""
 WITH batch AS (
     SELECT r->>0 AS receipt_id, r->>1 AS dossier_hash, r->>2 AS service_id, r->>3 AS agency_id, r->>4 AS instrument,
            r->>5 AS level, (r->>6)::boolean AS khong_hai_long, (r->>7)::float8 AS score, r->>8 AS channel,
-           r->>9 AS comment, (r->>10)::date AS rated_on
+           r->>9 AS comment, (r->>10)::date AS rated_on, (r->>11)::jsonb AS answers
     FROM jsonb_array_elements(%s::jsonb) AS r
 ), closed AS (
     SELECT b.receipt_id, w.opens_on, w.closes_on FROM batch b JOIN survey_windows w USING (service_id)
@@ -189,16 +186,12 @@ WITH batch AS (
     INSERT INTO survey_ratings ({", ".join(RATING_COLUMNS)})
     SELECT * FROM batch WHERE receipt_id NOT IN (SELECT receipt_id FROM closed)
     ON CONFLICT (dossier_hash) DO NOTHING
-    RETURNING receipt_id, id
-), answered AS (
-    INSERT INTO survey_answers ({", ".join(ANSWER_COLUMNS)})
-    SELECT rated.id, a->>1, a->>2, a->>3, (a->>4)::float8, (a->>5)::boolean
-    FROM jsonb_array_elements(%s::jsonb) AS a JOIN rated ON rated.receipt_id = a->>0
+    RETURNING receipt_id
 )
 SELECT receipt_id, NULL::date, NULL::date FROM rated
 UNION ALL SELECT receipt_id, opens_on, closes_on FROM closed
 """
-"""A whole batch in ONE statement: the windows check and both inserts, the rows passed as two JSON arrays.
+"""A whole batch in ONE statement: the windows check and the insert, the rows passed as one JSON array.
 One statement is one round trip and, in autocommit mode, one transaction (committed durably before it
 returns); its text never changes with the batch size, so psycopg prepares it once and PostgreSQL stops
 parsing and planning it. JSON because Python encodes it in C; psycopg adapts arrays element by element."""
@@ -212,10 +205,9 @@ def _stage_postgresql(conn: Connection, items: Sequence[NewRating]) -> list[Outc
     return outcomes
 
 
-def postgresql_params(items: Sequence[NewRating]) -> tuple[str, str]:
-    """PG_BATCH's two parameters: the ratings and their answers as JSON arrays."""
-    return (json.dumps([_rating_row(i) for i in items], ensure_ascii=False),
-            json.dumps([(i.receipt_id, *a) for i in items for a in i.answers], ensure_ascii=False))
+def postgresql_params(items: Sequence[NewRating]) -> tuple[str]:
+    """PG_BATCH's parameter: the ratings as a JSON array."""
+    return (json.dumps([_rating_row(i) for i in items], ensure_ascii=False),)
 
 
 def postgresql_outcomes(items: Sequence[NewRating], rows: Sequence[Sequence[Any]]) -> list[Outcome]:
@@ -242,19 +234,14 @@ def list_ratings(engine: Engine, page: int, per_page: int) -> RatingPage:
         total = conn.execute(select(func.count()).select_from(ratings_t)).scalar_one()
         rows = conn.execute(select(ratings_t).order_by(ratings_t.c.id)
                             .limit(per_page).offset((page - 1) * per_page)).all()
-        items = _with_answers(conn, rows)
+    items = [_rating_out(r) for r in rows]
     return RatingPage(items=items, total=total, page=page, per_page=per_page)
 
 
-def _with_answers(conn: Connection, rows: Sequence[Row[Any]]) -> list[RatingOut]:
-    answers: dict[int, dict[str, str]] = {r.id: {} for r in rows}
-    if answers:
-        for a in conn.execute(select(answers_t.c.rating_id, answers_t.c.question_id, answers_t.c.level)
-                              .where(answers_t.c.rating_id.in_(list(answers)))):
-            answers[a.rating_id][a.question_id] = a.level
-    return [RatingOut(receipt_id=r.receipt_id, rated_on=r.rated_on, service_id=r.service_id, agency_id=r.agency_id,
-                      instrument=r.instrument, level=r.level, khong_hai_long=r.khong_hai_long, score=r.score,
-                      channel=r.channel, comment=r.comment, answers=answers[r.id]) for r in rows]
+def _rating_out(r: Row[Any]) -> RatingOut:
+    return RatingOut(receipt_id=r.receipt_id, rated_on=r.rated_on, service_id=r.service_id, agency_id=r.agency_id,
+                     instrument=r.instrument, level=r.level, khong_hai_long=r.khong_hai_long, score=r.score,
+                     channel=r.channel, comment=r.comment, answers={a[0]: a[2] for a in r.answers})
 
 
 CSV_HEADERS = {
@@ -289,13 +276,12 @@ def iter_csv(engine: Engine, catalog: Catalog, instruments: Instruments, lang: s
         with engine.connect() as conn:
             rows = conn.execute(select(ratings_t).where(ratings_t.c.id > last).order_by(ratings_t.c.id)
                                 .limit(chunk)).all()
-            items = _with_answers(conn, rows)
         if not rows:
             return
         last = rows[-1].id
         buf.seek(0)
         buf.truncate()
-        for r in items:
+        for r in map(_rating_out, rows):
             writer.writerow([r.receipt_id, r.rated_on.isoformat(), r.service_id, names.get(r.service_id, ""),
                              agencies.get(r.agency_id, r.agency_id), r.instrument, r.level,
                              1 if r.khong_hai_long else 0, f"{r.score:g}", r.channel,

@@ -8,6 +8,7 @@ path, like the catalogue's (every field problem at once; the consistency rules o
 
 from __future__ import annotations
 
+import json
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple
@@ -61,13 +62,16 @@ class Question(_Model):
 
 
 class AnswerRow(NamedTuple):
-    """One stored answer: the question, its SIPAS factor, the level chosen and what that level means."""
+    """One answer: the question, its SIPAS factor, the level chosen and what that level means."""
 
     question_id: str
     factor: str
     level: str
     score: float
     khong_hai_long: bool
+    stored: str
+    """The answer as the rating row stores it: a JSON array of the five values above, the last as 1 or 0 (so
+    SQL sums it the same way on SQLite and PostgreSQL)."""
 
 
 class Instrument(_Model):
@@ -101,9 +105,10 @@ class Instrument(_Model):
 
     @cached_property
     def answer_rows(self) -> dict[tuple[str, str], AnswerRow]:
-        """Every valid (question, level) pair and the row it stores: a rating's answers are checked and
+        """Every valid (question, level) pair and its AnswerRow: a rating's answers are checked and
         derived with one lookup each."""
-        return {(q.id, lv.id): AnswerRow(q.id, q.factor, lv.id, lv.score, lv.khong_hai_long)
+        return {(q.id, lv.id): AnswerRow(q.id, q.factor, lv.id, lv.score, lv.khong_hai_long, json.dumps(
+                    [q.id, q.factor, lv.id, lv.score, int(lv.khong_hai_long)], ensure_ascii=False))
                 for q in self.questions for lv in self.levels}
 
     def level(self, level_id: str) -> Level | None:

@@ -4,16 +4,20 @@ Anonymous by design: a rating row has no IP address, no user agent and no time o
 local date, enough for reporting periods), and the dossier code only as a keyed hash, so the
 table alone never reveals whose dossier it was. Derived values (level, 766 verdict, score, agency)
 are stored with the rating so later edits to instruments or the catalogue never rewrite history.
+A rating's answers live in its own row (migration 0003 says why), as JSON.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite only auto-increments INTEGER PRIMARY KEY
+ANSWERS = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Base(DeclarativeBase):
@@ -42,25 +46,16 @@ class Rating(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     rated_on: Mapped[date] = mapped_column(Date)
     """Local date in the province's time zone; no time of day, so rows cannot be matched to server logs."""
+    answers: Mapped[list[list[Any]]] = mapped_column(ANSWERS)
+    """One `[question, SIPAS factor, level, score, 1 if the level is "không hài lòng" else 0]` per answer
+    (instruments.AnswerRow.stored), sorted by question id: equal answers are equal text, which the statistics
+    count per answer set before unnesting."""
 
     __table_args__ = (
         UniqueConstraint("dossier_hash", name="uq_survey_ratings_dossier_hash"),
         Index("ix_survey_ratings_rated_on", "rated_on", "service_id"),
         Index("ix_survey_ratings_service_level", "service_id", "level"),
     )
-
-
-class Answer(Base):
-    __tablename__ = "survey_answers"
-
-    rating_id: Mapped[int] = mapped_column(ID, primary_key=True)
-    """survey_ratings.id, with no foreign key (migration 0002 says why): written only with its rating."""
-    question_id: Mapped[str] = mapped_column(String(63), primary_key=True)
-    factor: Mapped[str] = mapped_column(String(16))
-    """SIPAS factor of the question."""
-    level: Mapped[str] = mapped_column(String(63))
-    score: Mapped[float] = mapped_column(Float)
-    khong_hai_long: Mapped[bool] = mapped_column(Boolean)
 
 
 class SurveyWindow(Base):

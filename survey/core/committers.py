@@ -82,6 +82,14 @@ class SqliteCommitter:
     def _connection(self) -> Connection:
         if self._conn is None:
             self._conn = self.engine.connect()
+            # The batch's INSERT keeps a statement journal (the old content of each page it changes, to undo
+            # the statement alone). Past 64 KiB, about 15 ratings, SQLite spills it to a temporary file that
+            # it creates, writes and deletes in nearly every batch: 2.5 pwrite calls per rating instead of
+            # 1.6, and three more system calls per batch, measured with strace. In memory it stays a few
+            # hundred KiB. Only this connection: a report's large GROUP BY should still spill to disk.
+            raw = self._conn.connection.dbapi_connection
+            assert raw is not None
+            raw.execute("PRAGMA temp_store=MEMORY")  # on the driver's connection: no transaction begun
         return self._conn
 
     def _drop_connection(self) -> None:

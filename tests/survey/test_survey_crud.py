@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from dvcops.catalog import Catalog
 from survey import crud
 from survey.core.db import make_engine, migrate
-from survey.models import Answer, Rating
+from survey.models import Rating
 from survey.schemas import WindowIn
 from tests.survey.helpers import new_rating as new
 
@@ -30,13 +30,11 @@ def test_a_batch_decides_each_rating_on_its_own(db_url: str, catalog: Catalog) -
         assert [o.status for o in outcomes] == ["created", "duplicate", "created", "duplicate", "closed"]
         assert outcomes[4].window == "2027-01-01.."
         with engine.connect() as conn:
-            stored = set(conn.execute(select(Rating.receipt_id)).scalars())
-            answers = conn.execute(select(func.count()).select_from(Answer)).scalar_one()
-            orphans = conn.execute(select(func.count()).select_from(Answer)
-                                   .outerjoin(Rating, Rating.id == Answer.rating_id).where(Rating.id.is_(None))
-                                   ).scalar_one()
-        assert stored == {first.receipt_id, batch[0].receipt_id, batch[2].receipt_id}
-        assert answers == 3 * 5  # the three stored ratings' answers, nothing of the refused ones
-        assert orphans == 0  # no foreign key (migration 0002): the writer alone keeps answers with their rating
+            stored = {receipt: answers for receipt, answers in conn.execute(select(Rating.receipt_id, Rating.answers))}
+        assert set(stored) == {first.receipt_id, batch[0].receipt_id, batch[2].receipt_id}
+        assert stored[batch[0].receipt_id] == [  # each with its factor, score and 766 verdict (1 or 0), by question
+            ["cong-chuc", "cong-chuc", "hai-long", 50, 0], ["ket-qua", "ket-qua", "rat-hai-long", 100, 0],
+            ["phan-anh", "phan-anh", "khong-hai-long", 0, 1], ["thu-tuc", "thu-tuc", "hai-long", 50, 0],
+            ["tiep-can", "tiep-can", "rat-hai-long", 100, 0]]
     finally:
         engine.dispose()

@@ -14,11 +14,11 @@ from survey.core.db import make_engine, migrate
 from survey.core.security import dossier_hash, new_receipt_id
 from survey.core.writer import BatchWriter
 from survey.crud import NewRating
-from survey.instruments import AnswerRow
+from survey.instruments import load_instruments
 from survey.models import Rating
 
-ANSWERS = tuple(AnswerRow(q, q, "hai-long", 50.0, False)
-                for q in ("tiep-can", "thu-tuc", "cong-chuc", "ket-qua", "phan-anh"))
+ANSWERS = "[" + ",".join(a.stored for (_, level), a in load_instruments().get("3-muc").answer_rows.items()
+                         if level == "hai-long") + "]"
 
 
 def item(n: int) -> NewRating:
