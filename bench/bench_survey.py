@@ -199,6 +199,14 @@ def _serve(folder: Path, db_url: str | None) -> tuple[subprocess.Popen[bytes], s
     raise RuntimeError(f"survey server did not start: {(folder / 'serve.log').read_text()[-1000:]}")
 
 
+def _rate(base: str, script: Path, pgid: int, postmaster: int = 0) -> dict[str, Any]:
+    """One wrk run of POST /api/v1/ratings, with the group commits the server made during it (_commits)."""
+    before = _commits(base)
+    result = _wrk(f"{base}/api/v1/ratings", script, pgid=pgid, postmaster=postmaster)
+    result.update({k: v - before[k] for k, v in _commits(base).items()})
+    return result
+
+
 def _measure(name: str, folder: Path, db_url: str | None, database: str, postmaster: int = 0
              ) -> list[dict[str, Any]]:
     proc, base = _serve(folder, db_url)
@@ -210,13 +218,9 @@ def _measure(name: str, folder: Path, db_url: str | None, database: str, postmas
         for round_ in range(ROUNDS):
             ratings_lua.write_text(RATINGS.replace("RUN", f'"{name}{round_}"').replace("PACING", ""))
             health.append(_wrk(f"{base}/healthz", health_lua, pgid=proc.pid, postmaster=postmaster))
-            commits = _commits(base)
-            ratings.append(_wrk(f"{base}/api/v1/ratings", ratings_lua, pgid=proc.pid, postmaster=postmaster))
-            ratings[-1].update({k: v - commits[k] for k, v in _commits(base).items()})
+            ratings.append(_rate(base, ratings_lua, pgid=proc.pid, postmaster=postmaster))
         ratings_lua.write_text(RATINGS.replace("RUN", f'"{name}paced"').replace("PACING", PACED))
-        commits = _commits(base)
-        paced = _wrk(f"{base}/api/v1/ratings", ratings_lua, pgid=proc.pid)
-        paced.update({k: v - commits[k] for k, v in _commits(base).items()})
+        paced = _rate(base, ratings_lua, pgid=proc.pid)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
