@@ -26,8 +26,9 @@ bench: $(STAMP) debs
 	$(PY) -m bench $(BENCH_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check dvcops probes survey drills loadtests playbooks tests bench
-	$(VENV)/bin/mypy dvcops probes survey drills loadtests playbooks
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check dvcops probes survey drills loadtests playbooks report lab tests bench
+	$(VENV)/bin/mypy dvcops probes survey drills loadtests playbooks report lab
 
 clean:
 	rm -rf $(VENV) .dvcops .pytest_cache .mypy_cache .ruff_cache

@@ -27,8 +27,8 @@ from drills.plan import make_plan
 from drills.roe import RoE
 from drills.runner import run_drill
 from dvcops.catalog import load_catalog
-from dvcops.lab.server import tcp_listener
 from dvcops.state import StateDir
+from lab.server import tcp_listener
 
 HOSTS = [f"127.0.62.{i}" for i in range(1, 17)]
 PORTS = range(30001, 30101)

@@ -30,9 +30,9 @@ import aiohttp
 import yaml
 
 from dvcops.catalog import parse_catalog
-from dvcops.lab import Lab, LabSpec
 from dvcops.state import StateDir
 from dvcops.system import require_program, wait_until_answers
+from lab import Lab, LabSpec
 from probes.settings import ProbeSettings
 
 PREFIX = "127.0.31"

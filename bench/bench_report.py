@@ -16,10 +16,10 @@ import yaml
 from drills.findings import FindingsStore, NewFinding
 from drills.policy import Severity
 from dvcops.catalog import load_catalog
-from dvcops.cli.report import write_report
-from dvcops.report import ReportInputs
 from dvcops.state import StateDir
 from probes.history import EndpointRef, History
+from report import ReportInputs
+from report.cli import write_report
 from survey import crud, stats
 from survey.instruments import load_instruments
 from survey.schemas import RatingCreate

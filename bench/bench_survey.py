@@ -39,8 +39,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, func, select
 
-from dvcops.lab import LabSpec
 from dvcops.system import require_program, wait_until_answers
+from lab import LabSpec
 from survey.models import Rating
 from tests.pg import PostgresServer, free_port
 

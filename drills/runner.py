@@ -36,7 +36,7 @@ MAX_INJECT_WAIT = timedelta(hours=12)
 
 
 class LabLike(Protocol):
-    """What the runner needs of `dvcops.lab.Lab`: its control API."""
+    """What the runner needs of `lab.Lab`: its control API."""
 
     def action(self, name: str, **params: Any) -> dict[str, Any]: ...
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from dvcops.lab import Lab, LabSpec
 from dvcops.state import StateDir
+from lab import Lab, LabSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""The `dvcops` command: one thin CLI; each part's commands live in their own module here.
+"""The `dvcops` command: one thin shell; each part's commands live in that part's `cli.py`.
 
 Sub-commands are loaded when they are called (click's lazy-group pattern): `dvcops report` does not
 import nmap, Locust, ansible-runner or FastAPI, so every command starts quickly. Errors a user can
@@ -21,17 +21,18 @@ from dvcops.errors import DvcopsError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "catalog": ("dvcops.cli.catalog", "app"),
-    "lab": ("dvcops.cli.lab", "app"),
-    "probe": ("dvcops.cli.probe", "app"),
-    "survey": ("dvcops.cli.survey", "app"),
-    "loadtest": ("dvcops.cli.loadtest", "app"),
-    "drill": ("dvcops.cli.drill", "app"),
-    "inventory": ("dvcops.cli.provision", "inventory"),
-    "provision": ("dvcops.cli.provision", "provision"),
-    "report": ("dvcops.cli.report", "report"),
-    "demo": ("dvcops.cli.demo", "demo"),
+    "lab": ("lab.cli", "app"),
+    "probe": ("probes.cli", "app"),
+    "survey": ("survey.cli", "app"),
+    "loadtest": ("loadtests.cli", "app"),
+    "drill": ("drills.cli", "app"),
+    "inventory": ("playbooks.cli", "inventory"),
+    "provision": ("playbooks.cli", "provision"),
+    "report": ("report.cli", "report"),
+    "demo": ("lab.demo", "demo"),
 }
-"""name -> (module, attribute): a Typer sub-app, or a function that is one command."""
+"""name -> (module, attribute): a Typer sub-app, or a function that is one command. Named as strings
+and imported on use, so the kernel imports no part (the import-linter contract in pyproject.toml)."""
 
 HELP = "Operations toolkit for a province's online public services (dịch vụ công trực tuyến)."
 

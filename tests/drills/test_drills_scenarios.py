@@ -14,7 +14,7 @@ import pytest
 from drillkit import window
 
 from drills.findings import FindingsStore
-from dvcops.lab import Lab
+from lab import Lab
 from tests.conftest import run_dvcops, start_lab
 
 pytestmark = pytest.mark.slow

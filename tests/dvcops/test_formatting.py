@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from xml.etree import ElementTree
 
-from dvcops.charts import Bar, bar_chart, line_chart, stacked_bar
 from dvcops.formatting import fmt_date, fmt_datetime, fmt_minutes, fmt_number, fmt_percent
+from report.charts import Bar, bar_chart, line_chart, stacked_bar
 
 
 def test_numbers_and_percentages() -> None:

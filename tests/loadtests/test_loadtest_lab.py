@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dvcops.lab import Lab
 from dvcops.state import StateDir
+from lab import Lab
 from loadtests.verdict import Verdict, runs
 from tests.conftest import run_dvcops, start_lab
 

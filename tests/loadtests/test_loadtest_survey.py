@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dvcops.lab import Lab
 from dvcops.system import wait_until_answers
+from lab import Lab
 from loadtests.runner import free_port
 from loadtests.verdict import Verdict
 from tests.conftest import ROOT, run_dvcops, start_lab

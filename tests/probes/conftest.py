@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dvcops.conditions import parse_condition
-from dvcops.lab import Lab
+from lab import Lab
 from probes.engine import Prober
 from probes.models import ProbeResult
 from probes.settings import ProbeSettings

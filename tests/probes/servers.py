@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from dvcops.lab.dns import start_dns
+from lab.dns import start_dns
 
 HTTP = "127.0.31.10"
 EXPIRED = "127.0.31.11"

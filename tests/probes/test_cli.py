@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from dvcops.lab import Lab
+from lab import Lab
 from tests.conftest import run_dvcops
 
 pytestmark = pytest.mark.slow

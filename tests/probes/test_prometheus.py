@@ -19,8 +19,8 @@ import httpx
 import pytest
 import yaml
 
-from dvcops.lab import Lab
 from dvcops.system import require_program, stop_process
+from lab import Lab
 from tests.conftest import ROOT, run_dvcops
 
 pytestmark = pytest.mark.slow

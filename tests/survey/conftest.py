@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from dvcops.catalog import Catalog, load_catalog
-from dvcops.lab import LabSpec
+from lab import LabSpec
 from tests.pg import PostgresServer
 from tests.survey.helpers import ADMIN, PG_HOST, PREFIX, LiveServer, make_settings, new_database
 

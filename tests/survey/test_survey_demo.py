@@ -13,9 +13,9 @@ import pytest
 from rich.console import Console
 
 from dvcops.catalog import load_catalog
-from dvcops.cli.survey import DEMO_RATINGS, demo_step
 from dvcops.demo import DemoContext
-from dvcops.lab import Lab
+from lab import Lab
+from survey.cli import DEMO_RATINGS, demo_step
 from tests.conftest import start_lab
 from tests.survey.helpers import PREFIX
 

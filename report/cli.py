@@ -13,7 +13,7 @@ from dvcops.errors import DvcopsError
 
 if TYPE_CHECKING:
     from dvcops.demo import DemoContext
-    from dvcops.report import ReportInputs
+    from report import ReportInputs
 
 PeriodOpt = Annotated[str, typer.Option("--period", "-p", help="2025-06 | 2025-Q2 | 2025-H1 | 2025")]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="html | json | md")]
@@ -29,7 +29,7 @@ OnlineRateOpt = Annotated[float | None, typer.Option(
 
 def write_report(catalog_path: Path, period: str, fmt: str, out: Path | None, lang: str, inputs: ReportInputs) -> Path:
     """Build, render and write one report; the parts are imported here, not when the CLI starts."""
-    from dvcops.report import build_report, render
+    from report import build_report, render
 
     if fmt not in ("html", "json", "md"):
         raise DvcopsError(f"--format {fmt!r}: expected html, json or md")
@@ -49,7 +49,7 @@ def report(catalog: CatalogOpt, period: PeriodOpt, fmt: FormatOpt = "html", out:
            lang: LangOpt = "vi", uptime_source: SourceOpt = "state", url: UrlOpt = None,
            survey_db: SurveyDbOpt = None, online_rate: OnlineRateOpt = None, state: StateOpt = None) -> None:
     """Write the periodic report of availability, satisfaction, security and roadmap for the reviewer."""
-    from dvcops.report import ReportInputs
+    from report import ReportInputs
 
     inputs = ReportInputs(state=state_dir(state), uptime_source=uptime_source, prometheus_url=url,
                           survey_database_url=survey_db, online_rate=online_rate)
@@ -62,7 +62,7 @@ def demo_step(ctx: DemoContext) -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from dvcops.report import ReportInputs
+    from report import ReportInputs
 
     month = datetime.now(ZoneInfo(ctx.catalog.province.timezone)).strftime("%Y-%m")
     inputs = ReportInputs(state=ctx.state)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dvcops.catalog import Catalog
-from dvcops.report.model import AgencyUptime, Availability, CertificateRow, IncidentRow, ServiceUptime, Status
-from dvcops.report.policy import Thresholds
 from probes.history import UptimeReport
+from report.model import AgencyUptime, Availability, CertificateRow, IncidentRow, ServiceUptime, Status
+from report.policy import Thresholds
 
 
 def uptime_status(uptime: float | None, slo: float, t: Thresholds) -> Status:

@@ -5,7 +5,7 @@ computes statuses against versioned policy data (policy.yml), and renders one se
 file (inline SVG, print CSS for A4), JSON with the same figures, or Markdown.
 """
 
-from dvcops.report.build import ReportInputs, build_report
-from dvcops.report.render import render
+from report.build import ReportInputs, build_report
+from report.render import render
 
 __all__ = ["ReportInputs", "build_report", "render"]

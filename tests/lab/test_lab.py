@@ -14,7 +14,7 @@ import pytest
 from dnslib import DNSRecord
 
 from dvcops.catalog import load_catalog
-from dvcops.lab import Lab
+from lab import Lab
 from tests.conftest import start_lab
 
 PREFIX = "127.0.20"

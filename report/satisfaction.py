@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from dvcops.catalog import Catalog
 from dvcops.periods import Period
-from dvcops.report.model import (
+from report.model import (
     CommentRow,
     FactorRow,
     LevelCount,
@@ -15,7 +15,7 @@ from dvcops.report.model import (
     Status,
     TrendPoint,
 )
-from dvcops.report.policy import Thresholds
+from report.policy import Thresholds
 from survey import stats
 from survey.instruments import load_instruments
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dvcops.catalog import LEVEL_EQUIVALENT, LEVELS, Catalog
-from dvcops.report.i18n import LEVEL_LABELS
-from dvcops.report.model import Roadmap, RoadmapLevel, Status
-from dvcops.report.policy import Thresholds
+from report.i18n import LEVEL_LABELS
+from report.model import Roadmap, RoadmapLevel, Status
+from report.policy import Thresholds
 
 
 def count_status(actual: int, target: int | None, t: Thresholds) -> Status:

@@ -29,7 +29,7 @@ from drills.scenarios import load_scenario
 from drills.timeline import Timeline
 from dvcops.catalog import load_catalog
 from dvcops.cli.common import CatalogOpt, JsonOpt, StateOpt, state_dir
-from dvcops.lab import Lab
+from dvcops.labcontrol import LabControl
 from dvcops.settings import get_settings
 from dvcops.state import StateDir
 
@@ -170,8 +170,8 @@ def run(catalog: CatalogOpt, roe: RoeOpt, scenario: ScenarioOpt = None, target: 
     """Run a compliance check, or a drill with --scenario. Exit 0 clean, 1 findings, 2 refused or error."""
     st = state_dir(state)
     sc = load_scenario(scenario) if scenario else None
-    lab = Lab(StateDir(lab_state) if lab_state else st) if sc and any(i.action for i in sc.injects) else None
-    if lab is not None and lab.pid() is None:
+    lab = LabControl(StateDir(lab_state) if lab_state else st) if sc and any(i.action for i in sc.injects) else None
+    if lab is not None and not lab.running():
         raise DrillError(f"scenario {sc.id if sc else ''} acts on the lab, but no lab runs in {lab.folder}: "
                          "start it with `dvcops lab up` or give --lab-state")
     rules = load_roe(roe)
@@ -212,7 +212,7 @@ def log(event: Annotated[str, typer.Argument(help="detected | responded | note |
     try:
         rid = run_id or _last_drill(store)
         if event == "end":
-            done = end_exercise(st, rid, Lab(StateDir(lab_state) if lab_state else st))
+            done = end_exercise(st, rid, LabControl(StateDir(lab_state) if lab_state else st))
             console.print(f"run {rid}: exercise ended; cleanup: {'; '.join(done) or 'none'}")
             return
         if event not in ("detected", "responded", "note"):

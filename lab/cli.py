@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from dvcops.cli.common import StateOpt, console, state_dir
-from dvcops.lab import Lab, LabSpec
+from lab import Lab, LabSpec
 
 app = typer.Typer(help="The local lab: the province on loopback addresses.", no_args_is_help=True)
 

@@ -12,10 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from dvcops.lab.spec import LabError, LabSpec
+from dvcops.labcontrol import CONTROL_FILE, LabControl
 from dvcops.state import StateDir
+from lab.spec import LabError, LabSpec
 
 
 class Lab:
@@ -47,7 +46,7 @@ class Lab:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (FileNotFoundError, ValueError, ProcessLookupError):
             return None
-        return pid if b"dvcops.lab.server" in cmdline else None
+        return pid if b"lab.server" in cmdline else None
 
     def up(self, timeout: float = 30.0) -> dict[str, Any]:
         """Start the lab in the background unless it runs; wait until it listens and lab.yml is written."""
@@ -58,7 +57,7 @@ class Lab:
         (self.folder / "spec.json").write_text(spec_json)
         log = (self.folder / "lab.log").open("ab")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dvcops.lab.server", "--folder", str(self.folder), "--spec", spec_json],
+            [sys.executable, "-m", "lab.server", "--folder", str(self.folder), "--spec", spec_json],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
         )
         (self.folder / "lab.pid").write_text(str(proc.pid))
@@ -83,7 +82,7 @@ class Lab:
     def down(self, timeout: float = 10.0) -> bool:
         """Stop exactly the process group `up` started; True if something was running."""
         pid = self.pid()
-        for name in ("lab.pid", "state.json"):  # lab.yml stays: the record of what ran
+        for name in ("lab.pid", "state.json", CONTROL_FILE):  # lab.yml stays: the record of what ran
             (self.folder / name).unlink(missing_ok=True)
         if pid is None:
             return False
@@ -117,13 +116,7 @@ class Lab:
         """Ask the running lab to act (open-port, close-port, cert, deface, restore)."""
         if self.pid() is None:
             raise LabError("the lab is not running: start it with `dvcops lab up`")
-        token = (self.folder / "control.token").read_text().strip()
-        url = f"http://{self.spec.control_address}:{self.spec.control_port}/actions/{name}"
-        resp = httpx.post(url, json=params, headers={"Authorization": f"Bearer {token}"}, timeout=10)
-        if resp.status_code != 200:
-            raise LabError(f"lab action {name}: {resp.status_code} {resp.text.strip()}")
-        result: dict[str, Any] = resp.json()
-        return result
+        return LabControl(self.state).action(name, **params)
 
 
 def _is_zombie(pid: int) -> bool:

@@ -7,10 +7,10 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from dvcops.charts import Bar, bar_chart, line_chart, stacked_bar
 from dvcops.formatting import fmt_date, fmt_datetime, fmt_minutes, fmt_number, fmt_percent
-from dvcops.report.i18n import LEVEL_LABELS, SEVERITY_LABELS, label
-from dvcops.report.model import Report
+from report.charts import Bar, bar_chart, line_chart, stacked_bar
+from report.i18n import LEVEL_LABELS, SEVERITY_LABELS, label
+from report.model import Report
 
 TEMPLATES = Path(__file__).with_name("templates")
 FORMATS = ("html", "json", "md")
@@ -36,7 +36,7 @@ def _charts(r: Report) -> dict[str, Markup]:
         "trend": line_chart(label("ratio_766", lang), [(p.label, p.ratio_766) for p in sat.trend],
                             lo=0.5, hi=1.0, fmt="{:.0%}"),
     }
-    return {k: Markup(v) for k, v in charts.items()}  # noqa: S704 - built by dvcops.charts, every text escaped
+    return {k: Markup(v) for k, v in charts.items()}  # noqa: S704 - built by report.charts, every text escaped
 
 
 def render(report: Report, fmt: str = "html") -> str:

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from drills.findings import FindingsStore
 from dvcops.catalog import Catalog
-from dvcops.report.model import FindingRow, Security, SystemRow, WaiverRow
-from dvcops.report.policy import Thresholds
+from report.model import FindingRow, Security, SystemRow, WaiverRow
+from report.policy import Thresholds
 
 
 def security_section(catalog: Catalog, store: FindingsStore, as_of: datetime, t: Thresholds,

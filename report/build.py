@@ -10,15 +10,15 @@ from dvcops.catalog import Catalog
 from dvcops.errors import DvcopsError
 from dvcops.formatting import fmt_date, fmt_number, fmt_percent
 from dvcops.periods import Period
-from dvcops.report.availability import availability_section, uptime_status
-from dvcops.report.i18n import label
-from dvcops.report.model import Availability, Headline, Meta, Report, Roadmap, Satisfaction, Security, Status
-from dvcops.report.policy import PolicyVersion, Thresholds, policy_for
-from dvcops.report.roadmap import roadmap_section
-from dvcops.report.satisfaction import satisfaction_section
-from dvcops.report.security import security_section
 from dvcops.state import StateDir
 from probes.history import History
+from report.availability import availability_section, uptime_status
+from report.i18n import label
+from report.model import Availability, Headline, Meta, Report, Roadmap, Satisfaction, Security, Status
+from report.policy import PolicyVersion, Thresholds, policy_for
+from report.roadmap import roadmap_section
+from report.satisfaction import satisfaction_section
+from report.security import security_section
 from survey import stats
 
 

@@ -1,4 +1,4 @@
-"""The lab server process: `python -m dvcops.lab.server --state DIR [--prefix 127.0.10]`.
+"""The lab server process: `python -m lab.server --state DIR [--prefix 127.0.10]`.
 
 One asyncio process serves every lab host on its own loopback address. A small control API on
 `<prefix>.254` (bearer token in the state dir) lets drill scenarios act on the lab: open or close a
@@ -24,9 +24,10 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from dvcops.lab.certs import issue_leaf
-from dvcops.lab.dns import start_dns
-from dvcops.lab.spec import LabHost, LabSpec
+from dvcops.labcontrol import CONTROL_FILE
+from lab.certs import issue_leaf
+from lab.dns import start_dns
+from lab.spec import LabHost, LabSpec
 
 MAX_DOSSIERS = 200_000
 DEFACED = "<h1>HACKED BY lab-red-team</h1><p>Trang này đã bị thay đổi trái phép.</p>"
@@ -285,6 +286,8 @@ async def serve(spec: LabSpec, folder: Path) -> None:
     await site(_control_app(state, token), spec.control_address, spec.control_port)
 
     state.save()
+    control = {"url": f"http://{spec.control_address}:{spec.control_port}"}
+    (folder / CONTROL_FILE).write_text(json.dumps(control))
     tmp = folder / "lab.yml.tmp"
     tmp.write_text("# Written by `dvcops lab up`: the lab as a catalogue, with its real addresses and ports.\n"
                    + yaml.safe_dump(catalog, allow_unicode=True, sort_keys=False), encoding="utf-8")
