@@ -20,6 +20,7 @@ demo: $(STAMP) debs
 	$(VENV)/bin/dvcops demo
 
 test: $(STAMP) debs
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP) debs
