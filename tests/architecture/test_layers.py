@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
@@ -30,19 +32,15 @@ def _copy(tmp_path: Path) -> Path:
     return tree
 
 
-def test_a_kernel_importing_a_part_breaks_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("module", "line", "expected"), [
+    ("dvcops/catalog.py", "import probes", "dvcops.catalog -> probes"),  # the kernel imports a part
+    ("probes/rules.py", "import survey.stats", "probes.rules -> survey.stats"),  # one part imports another
+    ("drills/cli.py", "import lab", "drills.cli -> lab"),  # a part imports the top layer
+])
+def test_a_breach_breaks_the_contract(tmp_path: Path, module: str, line: str, expected: str) -> None:
     tree = _copy(tmp_path)
-    with (tree / "dvcops" / "catalog.py").open("a") as f:
-        f.write("\nimport probes  # noqa: E402,F401\n")
+    with (tree / module).open("a") as f:
+        f.write(f"\n{line}  # noqa: E402,F401\n")
     res = _lint(tree)
     assert res.returncode == 1
-    assert "dvcops.catalog -> probes" in res.stdout
-
-
-def test_one_part_importing_another_breaks_it(tmp_path: Path) -> None:
-    tree = _copy(tmp_path)
-    with (tree / "probes" / "rules.py").open("a") as f:
-        f.write("\nimport survey.stats  # noqa: E402,F401\n")
-    res = _lint(tree)
-    assert res.returncode == 1
-    assert "probes.rules -> survey.stats" in res.stdout
+    assert expected in res.stdout
