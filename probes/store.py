@@ -349,7 +349,9 @@ class SqliteStore:
                 ep = eps.get(eid)
                 if ep is None:
                     continue
-                ongoing = e is None or e > end  # still down when the range ends, whenever it ended later
+                # ongoing: still open and the range reaches past the last attempt (the present); an incident
+                # still open after the range's end is clipped to it, as it will be once it has ended
+                ongoing = e is None and (ep.last_at is None or ep.last_at < end)
                 stop = max(last_failure, ep.last_at or last_failure) if e is None else e
                 lo, hi = max(s, start), min(stop, end)
                 if hi > lo or ongoing:
