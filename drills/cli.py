@@ -1,4 +1,4 @@
-"""`dvcops drill plan|run|log|waive|findings|report`: the scope-guarded drill and compliance check.
+"""`dvcops drill plan|run|log|waive|findings|record|report`: the scope-guarded drill and compliance check.
 
 Thin over `drills` (plan.make_plan, runner.run_drill, timeline.Timeline, findings.FindingsStore,
 report.build_report). Exit codes: 0 clean, 1 findings, 2 refused or input error.
@@ -27,7 +27,7 @@ from drills.roe import load_roe
 from drills.runner import RunOutcome, end_exercise, run_drill
 from drills.scenarios import load_scenario
 from drills.timeline import Timeline
-from dvcops.catalog import load_catalog
+from dvcops.catalog import Host, load_catalog
 from dvcops.cli.common import CatalogOpt, JsonOpt, StateOpt, state_dir
 from dvcops.labcontrol import LabControl
 from dvcops.settings import get_settings
@@ -258,7 +258,7 @@ def findings(status: Annotated[str, typer.Option(help="open | waived | fixed | a
     store = FindingsStore(state_dir(state))
     try:
         items = store.findings(status=None if status == "all" else status,  # type: ignore[arg-type]
-                               now=parse_time(as_of, "--as-of") if as_of else None)
+                               as_of=parse_time(as_of, "--as-of") if as_of else None)
     finally:
         store.close()
     if csv_path is not None:
@@ -291,6 +291,63 @@ def write_csv(items: list[Finding], path: Path) -> None:
             writer.writerow([row[c] if row[c] is not None else "" for c in CSV_COLUMNS]
                             + ([waiver.justification, waiver.approver, waiver.expires.isoformat()] if waiver
                                else ["", "", ""]))
+
+
+def parse_day(text: str, what: str, today: date) -> date:
+    """A calendar date, YYYY-MM-DD, not after `today` (an exercise already held)."""
+    try:
+        day = date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise DrillError(f"{what} {text!r}: expected a date like 2025-03-10 (YYYY-MM-DD)")
+    if day > today:
+        raise DrillError(f"{what} {text}: in the future (today is {today.isoformat()}); record an exercise once held")
+    return day
+
+
+@app.command()
+def record(catalog: CatalogOpt,
+           kind: Annotated[str, typer.Option("--kind", help="drill (live drill) | check (compliance check)")],
+           day: Annotated[str, typer.Option("--date", help="When it was held, YYYY-MM-DD (local date)")],
+           reference: Annotated[str, typer.Option("--reference", help="Approval reference, e.g. "
+                                                  "'KH 12/KH-VNCERT' or the audit report number")],
+           system: Annotated[list[str] | None, typer.Option("--system", help="Catalogue system it covered "
+                                                            "(repeat; default: every system)")] = None,
+           note: Annotated[str, typer.Option("--note", help="Who ran it, e.g. 'Diễn tập quốc gia do NCSC tổ "
+                                             "chức'")] = "",
+           state: StateOpt = None, as_json: JsonOpt = False) -> None:
+    """Record a drill or check held elsewhere (national CERT drill, contractor audit) so compliance counts it."""
+    if kind not in ("drill", "check"):
+        raise DrillError(f"--kind {kind!r}: expected drill or check")
+    if not reference.strip():
+        raise DrillError("--reference: give the approval reference (plan, decision or audit report number)")
+    cat = load_catalog(catalog)
+    tz = ZoneInfo(cat.province.timezone)
+    held = parse_day(day, "--date", datetime.now(tz).date())
+    hosts_of: dict[str, list[Host]] = {}
+    for h in cat.hosts:
+        hosts_of.setdefault(h.system or h.name, []).append(h)
+    unknown = [s for s in system or [] if s not in hosts_of]
+    if unknown:
+        raise DrillError(f"--system {unknown[0]!r}: not a system of {catalog} (known: {', '.join(sorted(hosts_of))})")
+    if not hosts_of:
+        raise DrillError(f"{catalog}: the catalogue lists no hosts, so there is no system to record it for")
+    systems = sorted(set(system)) if system else sorted(hosts_of)
+    at = datetime.combine(held, time(0), tzinfo=tz)
+    store = FindingsStore(state_dir(state))
+    try:
+        run_id = store.record_activity(kind, at, [h for s in systems for h in hosts_of[s]],  # type: ignore[arg-type]
+                                       note=note.strip(), approval_ref=reference.strip())
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps({"run_id": run_id, "kind": kind, "date": held.isoformat(), "at": at.isoformat(),
+                          "reference": reference.strip(), "systems": systems, "note": note.strip()},
+                         ensure_ascii=False, indent=2))
+    else:
+        console.print(f"recorded {kind} {run_id} held on {held.isoformat()} ({reference.strip()}) for "
+                      f"{', '.join(systems)}")
 
 
 @app.command()

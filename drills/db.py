@@ -90,4 +90,32 @@ def connect(state: StateDir) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")  # with WAL: never corrupt, one fsync per checkpoint, not per commit
     conn.execute("PRAGMA foreign_keys=ON")
     conn.executescript(SCHEMA)
+    add_as_of_history(conn)
     return conn
+
+
+# ---------------------------------------------------------------------- reads as of a date (issue 15)
+
+def add_as_of_history(conn: sqlite3.Connection) -> None:
+    """What a read as of a past date needs, added to stores written before it (idempotent):
+
+    - `runs.recorded_at`: when a run row was entered. A drill held elsewhere and recorded later keeps
+      its exercise date in `started`/`finished`; `recorded_at` says when dvcops learnt of it.
+    - `finding_status`: every change of a finding's status or severity (opened, fixed, reopened,
+      re-rated), so the open findings as of a date do not depend on later runs. An older store gets
+      its history from what its rows hold (opened at first_seen, fixed at fixed_at).
+    """
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    if "recorded_at" not in columns:
+        with conn:
+            conn.execute("ALTER TABLE runs ADD COLUMN recorded_at TEXT")
+            conn.execute("UPDATE runs SET recorded_at = started")
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'finding_status'").fetchone():
+        return
+    with conn:
+        conn.execute("CREATE TABLE finding_status (finding_id TEXT NOT NULL, at TEXT NOT NULL, "
+                     "status TEXT NOT NULL, severity TEXT NOT NULL)")  # status: open | fixed
+        conn.execute("CREATE INDEX finding_status_by_finding ON finding_status (finding_id, at)")
+        conn.execute("INSERT INTO finding_status SELECT id, first_seen, 'open', severity FROM findings")
+        conn.execute("INSERT INTO finding_status SELECT id, fixed_at, 'fixed', severity FROM findings "
+                     "WHERE status = 'fixed' AND fixed_at IS NOT NULL")

@@ -12,6 +12,10 @@ only until they expire; "waived" is decided at read time, never stored.
     store.waivers_expiring(timedelta(days=30))
     store.compliance(catalog)                   # last drill and check per system, overdue or not
     store.record_activity("drill", at=datetime(2025, 10, 1, tzinfo=UTC), hosts=catalog.hosts)
+
+As of a past date (`as_of=`), reads ignore what happened later: drills and checks held after it,
+findings opened after it, fixes and re-ratings after it (table `finding_status`), waivers created
+after it. `drills.compliance.security_as_of` bundles what the DoIC report needs in one call.
 """
 
 from __future__ import annotations
@@ -110,9 +114,14 @@ class Activity(_Model):
     run_id: int
     kind: RunKind
     at: datetime
+    """When it was held (for a recorded exercise: the date given)."""
     host: str
     system: str
     security_level: int | None
+    reference: str | None = None
+    """The approval reference (plan, decision or audit report number)."""
+    recorded_at: datetime | None = None
+    """When dvcops learnt of it: an exercise held elsewhere is recorded after the fact."""
 
 
 class SystemCompliance(_Model):
@@ -128,6 +137,11 @@ class SystemCompliance(_Model):
     check_due: datetime | None
     drill_ok: bool
     check_ok: bool
+    drill_months: int = 12
+    """The interval policy.yml sets for this system's level."""
+    check_months: int = 12
+    drill_reference: str | None = None
+    check_reference: str | None = None
 
     @property
     def status(self) -> Literal["ok", "overdue"]:
@@ -177,9 +191,13 @@ class FindingsStore:
     # ------------------------------------------------------------------ findings
 
     def findings(self, *, status: Status | Iterable[Status] | None = "open", severity: Severity | None = None,
-                 host: str | None = None, run_id: int | None = None, now: datetime | None = None) -> list[Finding]:
-        """Findings with their status at `now` (default: now), critical first; status None means all."""
-        now = now or utcnow()
+                 host: str | None = None, run_id: int | None = None, now: datetime | None = None,
+                 as_of: datetime | None = None) -> list[Finding]:
+        """Findings with their status at `now` (default: now), critical first; status None means all.
+
+        `as_of` reads the past: only findings seen by then, with the status and severity they had then
+        (from `finding_status`), and the waivers in force then; `now` only picks the waivers in force."""
+        now = as_of or now or utcnow()
         sql = "SELECT * FROM findings"
         args: list[str | int] = []
         where = []
@@ -196,13 +214,34 @@ class FindingsStore:
             sql += " WHERE " + " AND ".join(where)
         waivers = self._active_waivers(now)
         wanted = {status} if isinstance(status, str) else (set(status) if status is not None else None)
-        out = [self._finding(row, waivers.get(row["id"])) for row in self.conn.execute(sql, args)]
+        rows = self.conn.execute(sql, args).fetchall()
+        if as_of is not None:
+            rows = self._as_of(rows, as_of)
+        out = [self._finding(row, waivers.get(row["id"])) for row in rows]
         out = [f for f in out if wanted is None or f.status in wanted]
         return sorted(out, key=lambda f: (-f.severity.rank, f.host, f.check, f.subject))
 
-    def open_findings(self, now: datetime | None = None) -> list[Finding]:
+    def _as_of(self, rows: list[Any], as_of: datetime) -> list[dict[str, Any]]:
+        """The rows as they stood at `as_of`: status and severity from the last change by then; rows first
+        seen later are left out."""
+        last: dict[str, Any] = {}
+        for r in self.conn.execute("SELECT finding_id, at, status, severity FROM finding_status WHERE at <= ? "
+                                   "ORDER BY at", (iso(as_of),)):
+            last[r["finding_id"]] = r
+        out = []
+        for row in rows:
+            change = last.get(row["id"])
+            if change is None:
+                continue
+            fixed = change["status"] == "fixed"
+            out.append({**dict(row), "status": change["status"], "severity": change["severity"],
+                        "fixed_at": change["at"] if fixed else None,
+                        "last_seen": min(row["last_seen"], iso(as_of))})
+        return out
+
+    def open_findings(self, now: datetime | None = None, as_of: datetime | None = None) -> list[Finding]:
         """Open and not waived: what the report must show as unresolved."""
-        return self.findings(status="open", now=now)
+        return self.findings(status="open", now=now, as_of=as_of)
 
     def finding(self, fid: str, now: datetime | None = None) -> Finding:
         row = self.conn.execute("SELECT * FROM findings WHERE id = ?", (fid,)).fetchone()
@@ -210,10 +249,10 @@ class FindingsStore:
             raise DrillError(f"finding {fid!r}: no such finding (list them with `dvcops drill findings`)")
         return self._finding(row, self._active_waivers(now or utcnow()).get(fid))
 
-    def by_severity(self, now: datetime | None = None) -> dict[Severity, list[Finding]]:
+    def by_severity(self, now: datetime | None = None, as_of: datetime | None = None) -> dict[Severity, list[Finding]]:
         """Open findings per severity, every severity present (critical first)."""
         out: dict[Severity, list[Finding]] = {s: [] for s in SEVERITIES}
-        for f in self.open_findings(now):
+        for f in self.open_findings(now, as_of):
             out[f.severity].append(f)
         return out
 
@@ -314,27 +353,35 @@ class FindingsStore:
                        scan_xml=r["scan_xml"], catalog_path=r["catalog_path"], exit_code=r["exit_code"],
                        summary=json.loads(r["summary_json"] or "{}"), note=r["note"])
 
-    def activities(self, kind: RunKind | None = None) -> list[Activity]:
-        """Every completed drill or check per host it covered, oldest first."""
-        sql = ("SELECT r.id, r.kind, COALESCE(r.finished, r.started) AS at, h.host, h.system, h.security_level "
-               "FROM runs r JOIN run_hosts h ON h.run_id = r.id WHERE r.status IN ('done', 'recorded')")
-        args: tuple[str, ...] = ()
+    def activities(self, kind: RunKind | None = None, as_of: datetime | None = None) -> list[Activity]:
+        """Every completed drill or check per host it covered, oldest first; with `as_of`, those held by then."""
+        sql = ("SELECT r.id, r.kind, COALESCE(r.finished, r.started) AS at, r.approval_ref, r.recorded_at, h.host, "
+               "h.system, h.security_level FROM runs r JOIN run_hosts h ON h.run_id = r.id "
+               "WHERE r.status IN ('done', 'recorded')")
+        args: list[str] = []
         if kind:
             sql += " AND r.kind = ?"
-            args = (kind,)
-        rows = self.conn.execute(sql + " ORDER BY at", args)
+            args.append(kind)
+        if as_of is not None:
+            sql += " AND COALESCE(r.finished, r.started) <= ?"
+            args.append(iso(as_of))
+        rows = self.conn.execute(sql + " ORDER BY at, r.id", args)
         return [Activity(run_id=r["id"], kind=r["kind"], at=parse_iso(r["at"]), host=r["host"], system=r["system"],
-                         security_level=r["security_level"]) for r in rows]
+                         security_level=r["security_level"], reference=r["approval_ref"],
+                         recorded_at=parse_iso(r["recorded_at"])) for r in rows]
 
-    def last_activity(self, kind: RunKind, by: Literal["host", "system"] = "system") -> dict[str, Activity]:
-        """The most recent drill (or check) per host or per system."""
+    def last_activity(self, kind: RunKind, by: Literal["host", "system"] = "system",
+                      as_of: datetime | None = None) -> dict[str, Activity]:
+        """The most recent drill (or check) per host or per system (held by `as_of` when given)."""
         out: dict[str, Activity] = {}
-        for a in self.activities(kind):
+        for a in self.activities(kind, as_of):
             out[a.host if by == "host" else a.system] = a
         return out
 
     def compliance(self, catalog: Catalog | None = None, *, at: datetime | None = None) -> list[SystemCompliance]:
-        """Per system: last drill and check, and whether each happened within the period of its level.
+        """Per system: last drill and check held by `at` (default now), and whether each is within the
+        interval its level requires at `at` (policy.yml, calendar months). Exercises after `at` are ignored,
+        so the compliance of a past date never changes when newer ones are recorded.
 
         Systems come from the catalogue (Host.system, or the host name) when given, else from history.
         """
@@ -346,11 +393,11 @@ class FindingsStore:
                 level, hosts = systems.get(h.system or h.name, (None, []))
                 systems[h.system or h.name] = (max(level or 0, h.security_level or 0) or None, [*hosts, h.name])
         else:
-            for a in self.activities():
+            for a in self.activities(as_of=at):
                 level, hosts = systems.get(a.system, (None, []))
                 hosts = hosts if a.host in hosts else [*hosts, a.host]
                 systems[a.system] = (max(level or 0, a.security_level or 0) or None, hosts)
-        drills, checks = self.last_activity("drill"), self.last_activity("check")
+        drills, checks = self.last_activity("drill", as_of=at), self.last_activity("check", as_of=at)
         out = []
         for system, (level, hosts) in sorted(systems.items()):
             period = policy.period_for(level)
@@ -360,7 +407,9 @@ class FindingsStore:
             out.append(SystemCompliance(
                 system=system, security_level=level, hosts=sorted(hosts), last_drill=d.at if d else None,
                 last_check=c.at if c else None, drill_due=d_due, check_due=c_due,
-                drill_ok=d_due is not None and at < d_due, check_ok=c_due is not None and at < c_due))
+                drill_ok=d_due is not None and at < d_due, check_ok=c_due is not None and at < c_due,
+                drill_months=period.drill_months, check_months=period.check_months,
+                drill_reference=d.reference if d else None, check_reference=c.reference if c else None))
         return out
 
     def record_activity(self, kind: RunKind, at: datetime, hosts: Iterable[Host], *, note: str = "",
@@ -372,8 +421,9 @@ class FindingsStore:
             raise DrillError(f"activity time {at.isoformat()}: a time zone is needed")
         with self.conn:
             cur = self.conn.execute(
-                "INSERT INTO runs (kind, status, started, finished, roe_name, approval_ref, note, summary_json) "
-                "VALUES (?, 'recorded', ?, ?, ?, ?, ?, '{}')", (kind, iso(at), iso(at), roe_name, approval_ref, note))
+                "INSERT INTO runs (kind, status, started, finished, roe_name, approval_ref, note, summary_json, "
+                "recorded_at) VALUES (?, 'recorded', ?, ?, ?, ?, ?, '{}', ?)",
+                (kind, iso(at), iso(at), roe_name, approval_ref, note, iso(utcnow())))
             run_id = int(cur.lastrowid or 0)
             self._add_hosts(run_id, hosts)
         return run_id
@@ -392,8 +442,10 @@ class FindingsStore:
         with self.conn:
             cur = self.conn.execute(
                 "INSERT INTO runs (kind, status, started, roe_name, approval_ref, approver, scenario_id, "
-                "scenario_json, catalog_path, summary_json) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, '{}')",
-                (kind, iso(started), roe_name, approval_ref, approver, scenario_id, scenario_json, catalog_path))
+                "scenario_json, catalog_path, summary_json, recorded_at) "
+                "VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, '{}', ?)",
+                (kind, iso(started), roe_name, approval_ref, approver, scenario_id, scenario_json, catalog_path,
+                 iso(utcnow())))
             run_id = int(cur.lastrowid or 0)
             self._add_hosts(run_id, hosts)
         return run_id
@@ -424,6 +476,9 @@ class FindingsStore:
                 if f.id in seen:
                     continue
                 seen.add(f.id)
+                before = self.conn.execute("SELECT status, severity FROM findings WHERE id = ?", (f.id,)).fetchone()
+                if before is None or before["status"] != "open" or before["severity"] != f.severity.value:
+                    self._status_changed(f.id, at, "open", f.severity.value)
                 self.conn.execute(
                     "INSERT INTO findings (id, host, address, system, zone, security_level, check_name, subject, "
                     "title, title_en, severity, evidence, remediation, remediation_en, first_seen, last_seen, status, "
@@ -438,10 +493,17 @@ class FindingsStore:
                      f.remediation_en or f.remediation, iso(at), iso(at), run_id, run_id))
                 self.conn.execute("INSERT OR IGNORE INTO finding_runs (finding_id, run_id) VALUES (?, ?)",
                                   (f.id, run_id))
-            for row in self.conn.execute("SELECT id, host, check_name FROM findings WHERE status = 'open'").fetchall():
+            for row in self.conn.execute("SELECT id, host, check_name, severity FROM findings "
+                                         "WHERE status = 'open'").fetchall():
                 if row["id"] not in seen and (row["host"], row["check_name"]) in covered:
                     self.conn.execute("UPDATE findings SET status = 'fixed', fixed_at = ? WHERE id = ?",
                                       (iso(at), row["id"]))
+                    self._status_changed(row["id"], at, "fixed", row["severity"])
+
+    def _status_changed(self, fid: str, at: datetime, status: str, severity: str) -> None:
+        """History for reads as of a date (drills.db.add_as_of_history)."""
+        self.conn.execute("INSERT INTO finding_status (finding_id, at, status, severity) VALUES (?, ?, ?, ?)",
+                          (fid, iso(at), status, severity))
 
     def content_hash(self, url: str) -> str | None:
         row = self.conn.execute("SELECT sha256 FROM content_baseline WHERE url = ?", (url,)).fetchone()

@@ -254,12 +254,21 @@ class History:
         return Period.parse(period, catalog.province.timezone if catalog else self.timezone)
 
     def report(self, period: Period | str, catalog: Catalog | None = None, cert_days: float = 30,
-               now: datetime | None = None) -> UptimeReport:
-        """Uptime per endpoint, service, agency and province, incidents and expiring certificates."""
+               now: datetime | None = None, *, as_of: datetime | None = None) -> UptimeReport:
+        """Uptime per endpoint, service, agency and province, incidents and expiring certificates.
+
+        `as_of` (e.g. the end of a closed period) reads the past: attempts up to it, an incident still
+        open at it shown as ongoing, and the certificates seen by then, counted down from it; what was
+        probed later changes nothing. Without it, certificates are the latest ones, counted from `now`."""
         p = self.period(period, catalog)
-        eps = self.source.collect(p.start.timestamp(), p.end.timestamp())
+        end = p.end if as_of is None else min(p.end, as_of)
+        eps = self.source.collect(p.start.timestamp(), max(end, p.start).timestamp())
+        if as_of is not None and self.store is not None:
+            certs = self.store.certificates_at(as_of.timestamp())
+            for e in eps:
+                e.cert_expiry, e.cert_seen_at, e.cert_subject = certs.get((e.service, e.endpoint), (None, None, None))
         tz = ZoneInfo(catalog.province.timezone if catalog else self.timezone)
-        return _summarise(p, eps, catalog, self.source.name, tz, cert_days, now or datetime.now(UTC))
+        return _summarise(p, eps, catalog, self.source.name, tz, cert_days, as_of or now or datetime.now(UTC))
 
     def availability(self, period: Period | str, scope: Scope = "service",
                      catalog: Catalog | None = None) -> list[Availability]:

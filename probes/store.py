@@ -118,6 +118,7 @@ class SqliteStore:
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('timezone', ?)", (timezone,))
             stored = self.conn.execute("SELECT value FROM meta WHERE key = 'timezone'").fetchone()[0]
+            _add_certificate_history(self.conn)
         self.tz = ZoneInfo(stored)
         """Daily rows are local days of the zone the file was created with; it never changes."""
         self._ids: dict[tuple[str, str], int] = {}
@@ -251,6 +252,7 @@ class SqliteStore:
             c = certs[-1]
             self.conn.execute("UPDATE endpoints SET cert_expiry = ?, cert_seen_at = ?, cert_subject = ? WHERE id = ?",
                               (c.cert_expiry, c.at, c.cert_subject, eid))
+            _track_certificates(self.conn, eid, certs)
 
     def write_rollups(self, labels: Labels, hourly: dict[int, Counts], outages: list[Outage],
                       last_at: float | None, last_state: str | None) -> None:
@@ -347,12 +349,23 @@ class SqliteStore:
                 ep = eps.get(eid)
                 if ep is None:
                     continue
-                ongoing = e is None
-                stop = max(last_failure, ep.last_at or last_failure) if ongoing else e
+                # ongoing: still open and the range reaches past the last attempt (the present); an incident
+                # still open after the range's end is clipped to it, as it will be once it has ended
+                ongoing = e is None and (ep.last_at is None or ep.last_at < end)
+                stop = max(last_failure, ep.last_at or last_failure) if e is None else e
                 lo, hi = max(s, start), min(stop, end)
                 if hi > lo or ongoing:
                     ep.outages.append((lo, max(hi, lo), reason, ongoing))
         return list(eps.values())
+
+    def certificates_at(self, t: float) -> dict[tuple[str, str], tuple[float, float, str | None]]:
+        """Per (service, endpoint): (expiry, seen_at, subject) of the certificate last seen at or before t."""
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT e.service, e.endpoint, c.expiry, c.seen_at, c.subject FROM cert_history c "
+                "JOIN endpoints e ON e.id = c.endpoint_id WHERE c.seen_at = (SELECT max(seen_at) FROM cert_history "
+                "WHERE endpoint_id = c.endpoint_id AND seen_at <= ?)", (t,)).fetchall()
+        return {(service, endpoint): (expiry, seen_at, subject) for service, endpoint, expiry, seen_at, subject in rows}
 
     def raw(self, since: float, until: float | None = None) -> list[dict[str, object]]:
         """Raw results (kept `raw_days`) with their labels, oldest first."""
@@ -365,3 +378,28 @@ class SqliteStore:
         keys = ("at", "service", "agency", "level", "endpoint", "state", "reason", "error", "status_code",
                 "duration", "cert_expiry")
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+# ---------------------------------------------------------------------- reads as of a date (issue 15)
+
+def _add_certificate_history(conn: sqlite3.Connection) -> None:
+    """`cert_history`: each certificate an endpoint showed, from when it was first seen, so a report as of a
+    past date lists the certificates of that date. Older stores start from their latest certificate."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cert_history'").fetchone():
+        return
+    conn.execute("CREATE TABLE cert_history (endpoint_id INTEGER NOT NULL, seen_at REAL NOT NULL, "
+                 "expiry REAL NOT NULL, subject TEXT, PRIMARY KEY (endpoint_id, seen_at)) WITHOUT ROWID")
+    conn.execute("INSERT INTO cert_history SELECT id, cert_seen_at, cert_expiry, cert_subject FROM endpoints "
+                 "WHERE cert_expiry IS NOT NULL AND cert_seen_at IS NOT NULL")
+
+
+def _track_certificates(conn: sqlite3.Connection, eid: int, certs: list[Sample]) -> None:
+    """Add a cert_history row when the endpoint shows a different certificate than the one last recorded."""
+    row = conn.execute("SELECT expiry, subject FROM cert_history WHERE endpoint_id = ? ORDER BY seen_at DESC LIMIT 1",
+                       (eid,)).fetchone()
+    last = (row[0], row[1]) if row else None
+    for c in certs:
+        if (c.cert_expiry, c.cert_subject) != last:
+            conn.execute("INSERT OR REPLACE INTO cert_history VALUES (?, ?, ?, ?)",
+                         (eid, c.at, c.cert_expiry, c.cert_subject))
+            last = (c.cert_expiry, c.cert_subject)

@@ -1,14 +1,21 @@
-"""Build the report document for one period from the parts' read APIs."""
+"""Build the report document for one period from the parts' read APIs, every one asked as of the same time.
+
+That time is the period's end (or now, while the period runs): a report for a closed period shows the
+same figures whenever it is rendered, whatever was recorded since (drills held later, probe results and
+ratings that arrived after it). The parts are read only through their public read API functions:
+probes.history.History.report, survey.stats.satisfaction/monthly, drills.compliance.security_as_of.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from drills.findings import FindingsStore
+from drills.compliance import security_as_of
 from dvcops.catalog import Catalog
 from dvcops.errors import DvcopsError
-from dvcops.formatting import fmt_date, fmt_number, fmt_percent
+from dvcops.formatting import fmt_number, fmt_percent
 from dvcops.periods import Period
 from dvcops.state import StateDir
 from probes.history import History
@@ -68,18 +75,19 @@ def _summary(av: Availability, sat: Satisfaction, sec: Security, road: Roadmap, 
     slo_status: Status = "none" if n_all == 0 else "green" if n_ok == n_all else "amber" if n_ok >= 0.8 * n_all \
         else "red"
     crit = sec.open_findings.get("critical", 0) + sec.open_findings.get("high", 0)
-    never = label("never", lang)
-    heads = [
+    n_sys = len(sec.systems)
+    heads: list[Headline] = [
         h("province_uptime", av.province_uptime, fmt_percent(av.province_uptime, 3, lang),
           uptime_status(av.province_uptime, av.province_slo, t),
           av.province_slo, fmt_percent(av.province_slo, 1, lang)),
         h("services_slo", n_ok, f"{n_ok}/{n_all}", slo_status, n_all, f"{n_all}/{n_all}"),
         h("ratio_766", sat.ratio_766, fmt_percent(sat.ratio_766, 1, lang), sat.status,
           t.satisfaction_green, fmt_percent(t.satisfaction_green, 0, lang)),
-        h("drill", 1.0 if sec.drill_within else 0.0,
-          fmt_date(sec.last_drill, lang) if sec.last_drill else never, "green" if sec.drill_within else "red"),
-        h("check", 1.0 if sec.check_within else 0.0,
-          fmt_date(sec.last_check, lang) if sec.last_check else never, "green" if sec.check_within else "red"),
+        # the same answer as the per-system rows (drills.compliance): met only when every system is in time
+        h("drill", sec.systems_drill_ok, f"{sec.systems_drill_ok}/{n_sys}", "green" if sec.drill_within else "red",
+          n_sys, f"{n_sys}/{n_sys}"),
+        h("check", sec.systems_check_ok, f"{sec.systems_check_ok}/{n_sys}", "green" if sec.check_within else "red",
+          n_sys, f"{n_sys}/{n_sys}"),
         h("critical_findings", crit, fmt_number(crit, 0, lang),
           "red" if sec.open_findings.get("critical", 0) else "amber" if crit else "green", 0, "0"),
         h("level3", road.level3, str(road.level3), road.level3_status, road.level3_target,
@@ -87,6 +95,9 @@ def _summary(av: Availability, sat: Satisfaction, sec: Security, road: Roadmap, 
         h("level4", road.level4, str(road.level4), road.level4_status, road.level4_target,
           str(road.level4_target) if road.level4_target is not None else "—"),
     ]
+    for head in heads:
+        if head.key in ("drill", "check"):
+            head.label = head.label.format(interval=sec.drill_interval if head.key == "drill" else sec.check_interval)
     if road.online_rate_target is not None:
         heads.append(h("online_rate", road.online_rate,
                        fmt_percent(road.online_rate, 1, lang) if road.online_rate is not None
@@ -104,35 +115,35 @@ def build_report(catalog: Catalog, period: Period | str, inputs: ReportInputs, l
     p = Period.parse(period, catalog.province.timezone) if isinstance(period, str) else period
     now = now or datetime.now(UTC)
     as_of = min(now, p.end)
+    """Every read below is as of this time."""
     policy = policy_for(as_of.date())
     t = policy.thresholds
     history = _history(inputs, catalog)
     try:
-        av = availability_section(catalog, history.report(p, catalog, cert_days=t.cert_warning_days, now=now), t)
+        av = availability_section(catalog, history.report(p, catalog, cert_days=t.cert_warning_days, as_of=as_of), t)
     finally:
         history.close()
+    last_day = (as_of - timedelta(microseconds=1)).astimezone(ZoneInfo(catalog.province.timezone)).date()
     db = stats.open_database(url=inputs.survey_database_url, state=inputs.state)
     try:
-        sat = satisfaction_section(catalog, db, p, t, lang)
+        sat = satisfaction_section(catalog, db, p, t, lang, as_of=last_day)
     finally:
         db.close()
-    store = FindingsStore(inputs.state)
-    try:
-        sec = security_section(catalog, store, as_of, t, lang)
-    finally:
-        store.close()
+    status = security_as_of(inputs.state, catalog, as_of)
+    sec = security_section(catalog, status, lang)
     road = roadmap_section(catalog, p.start.year, t, lang, inputs.online_rate)
     meta = Meta(province=catalog.province.name, province_code=catalog.province.code,
                 reviewer=catalog.province.reviewer, period=p.label, period_kind=p.kind, start=p.start, end=p.end,
-                due=_due(p, policy), generated_at=now, lang=lang, policy_version=policy.version,
+                due=_due(p, policy), generated_at=now, as_of=as_of, lang=lang, policy_version=policy.version,
                 uptime_source=inputs.uptime_source if inputs.uptime_source == "state" else str(inputs.prometheus_url),
                 survey_source="postgresql" if (inputs.survey_database_url or "").startswith("postgres") else "sqlite")
     return Report(meta=meta, summary=_summary(av, sat, sec, road, t, lang), availability=av, satisfaction=sat,
-                  security=sec, roadmap=road, methodology=_methodology(lang),
-                  legal=[f"{ref.ref} — {ref.topic}" for ref in policy.legal])
+                  security=sec, roadmap=road, methodology=[*_methodology(lang), status.rule_text(lang)],
+                  legal=[*status.legal(lang), *(f"{ref.ref} — {ref.topic}" for ref in policy.legal)])
 
 
 def _methodology(lang: str) -> list[str]:
+    """How availability and satisfaction are computed; the security rule's sentence comes from the drills."""
     if lang == "vi":
         return [
             "Tỷ lệ sẵn sàng = số lần kiểm tra thành công / số lần kiểm tra được tính. Các lần kiểm tra trong khung "
@@ -143,8 +154,8 @@ def _methodology(lang: str) -> list[str]:
             "Tỷ lệ hài lòng theo Quyết định 766/QĐ-TTg = (số hồ sơ được đánh giá − số hồ sơ đánh giá "
             "\"không hài lòng\") / số hồ sơ được đánh giá. Mỗi hồ sơ chỉ được đánh giá một lần; một hồ sơ có bất kỳ "
             "câu trả lời ở mức \"không hài lòng\" được tính là không hài lòng.",
-            "Diễn tập và kiểm tra, đánh giá an toàn thông tin được coi là đúng hạn nếu thực hiện trong 12 tháng "
-            "tính đến cuối kỳ báo cáo.",
+            "Mọi số liệu được tính đến cuối kỳ báo cáo: kết quả giám sát, đánh giá của người dân, diễn tập và "
+            "kiểm tra có thời điểm sau cuối kỳ không làm thay đổi báo cáo của kỳ đã kết thúc.",
         ]
     return [
         "Uptime = successful checks / charged checks. Checks inside the catalogue's announced maintenance windows "
@@ -155,6 +166,7 @@ def _methodology(lang: str) -> list[str]:
         "Satisfaction ratio per Decision 766/QĐ-TTg = (rated dossiers − dossiers rated \"not satisfied\") / rated "
         "dossiers. Each dossier is rated once; a dossier with any answer at a \"not satisfied\" level counts as not "
         "satisfied.",
-        "A drill or compliance check is on time when it happened within the 12 months up to the end of the period.",
+        "Every figure is as of the end of the period: probe results, ratings, drills and checks dated after it do "
+        "not change the report of a closed period.",
     ]
 

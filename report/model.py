@@ -21,6 +21,8 @@ class Meta(BaseModel):
     due: date | None
     """Half-year reports are due before 30/6, annual ones before 30/11 (policy.yml)."""
     generated_at: datetime
+    as_of: datetime
+    """Every figure is read as of this time: the period's end, or when generated while the period runs."""
     lang: str
     policy_version: str
     uptime_source: str
@@ -160,8 +162,14 @@ class SystemRow(BaseModel):
     hosts: list[str]
     last_drill: datetime | None
     drill_ok: bool
+    drill_reference: str | None = None
+    """Approval reference of the last drill (e.g. a national exercise recorded with `dvcops drill record`)."""
+    drill_months: int
+    """The drill interval of this system's level (drills/policy.yml)."""
     last_check: datetime | None
     check_ok: bool
+    check_reference: str | None = None
+    check_months: int
 
 
 class FindingRow(BaseModel):
@@ -182,11 +190,21 @@ class WaiverRow(BaseModel):
 
 
 class Security(BaseModel):
+    """The drills' answer (drills.compliance.security_as_of) as of the period's end, rendered."""
+
     as_of: datetime
+    policy_version: str
+    """The drill policy version (drills/policy.yml) the obligations come from."""
     last_drill: datetime | None
     drill_within: bool
+    """Every system had its drill within its level's interval (the per-system rows, all OK)."""
+    drill_interval: str
+    """e.g. "12 tháng", from the drill policy."""
+    systems_drill_ok: int
     last_check: datetime | None
     check_within: bool
+    check_interval: str
+    systems_check_ok: int
     open_findings: dict[str, int]
     """Open, unwaived findings per severity (critical, high, medium, low, info)."""
     top_findings: list[FindingRow]

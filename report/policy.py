@@ -1,4 +1,7 @@
-"""The report's thresholds and legal references, chosen by date from versioned data (policy.yml)."""
+"""The report's own thresholds, legal references and deadlines, chosen by date from versioned data (policy.yml).
+
+Security obligations (drill and check intervals, their legal references, the incident deadline) are the
+drills' rule: see drills/policy.yml and drills.compliance."""
 
 from __future__ import annotations
 
@@ -19,9 +22,6 @@ class LegalRef(BaseModel):
 
 class Thresholds(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    drill_every_months: int
-    check_every_months: int
-    incident_report_days: int
     cert_warning_days: int
     uptime_amber_budget_multiple: float
     satisfaction_green: float

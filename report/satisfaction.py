@@ -56,11 +56,12 @@ def _trend_span(period: Period) -> tuple[date, date]:
 
 
 def satisfaction_section(catalog: Catalog, db: stats.SurveyDatabase, period: Period, t: Thresholds,
-                         lang: str, comments: int = 10) -> Satisfaction:
+                         lang: str, comments: int = 10, as_of: date | None = None) -> Satisfaction:
+    """Ratings filed by `as_of` (the period's last day for a closed period): later ones change nothing."""
     instruments = load_instruments()
-    now = stats.satisfaction(db, period, comments=comments, instruments=instruments)
+    now = stats.satisfaction(db, period, comments=comments, instruments=instruments, as_of=as_of)
     prev_period = period.previous()
-    before = stats.satisfaction(db, prev_period, comments=0, by_factor=False, instruments=instruments)
+    before = stats.satisfaction(db, prev_period, comments=0, by_factor=False, instruments=instruments, as_of=as_of)
     level_names: dict[str, str] = {}
     for ins in instruments.instruments:
         for lv in ins.levels:
@@ -69,7 +70,7 @@ def satisfaction_section(catalog: Catalog, db: stats.SurveyDatabase, period: Per
     service_names = {s.id: s.name for s in catalog.services}
     agency_names = {a.id: a.name for a in catalog.agencies}
     trend = [TrendPoint(label=m.month, ratings=m.ratings, ratio_766=m.ratio_766)
-             for m in stats.monthly(db, *_trend_span(period))]
+             for m in stats.monthly(db, *_trend_span(period), as_of=as_of)]
     return Satisfaction(
         trend=trend,
         ratings=now.ratings, khong_hai_long=now.khong_hai_long, ratio_766=now.ratio_766, mean_score=now.mean_score,

@@ -143,11 +143,13 @@ def _days(period: Period | None) -> tuple[date | None, date | None]:
 
 def satisfaction(db: SurveyDatabase | Engine, period: Period | None = None, *, agency: str | None = None,
                  service: str | None = None, comments: int = 20, by_factor: bool = True,
-                 instruments: Instruments | None = None) -> Satisfaction:
+                 instruments: Instruments | None = None, as_of: date | None = None) -> Satisfaction:
     """Satisfaction figures for the ratings filed in `period` (all time if None), optionally one agency or service.
 
-    Ratings carry only a local date, so a period boundary inside a day counts that whole day. `by_factor=False`
-    skips the per-answer SIPAS breakdown (the costly part: it reads every answer), e.g. for a comparison period."""
+    Ratings carry only a local date, so a period boundary inside a day counts that whole day. `as_of` (the last
+    local day counted, e.g. the period's last day) leaves out ratings filed later: a rating is dated the day it is
+    filed, so a closed period's figures stay as they were. `by_factor=False` skips the per-answer SIPAS
+    breakdown (the costly part: it reads every answer), e.g. for a comparison period."""
     engine = db.engine if isinstance(db, SurveyDatabase) else db
     order = _level_order(instruments or load_instruments())
     r = Rating.__table__
@@ -155,6 +157,8 @@ def satisfaction(db: SurveyDatabase | Engine, period: Period | None = None, *, a
     conds = []
     if first is not None:
         conds += [r.c.rated_on >= first, r.c.rated_on <= last]
+    if as_of is not None:
+        conds.append(r.c.rated_on <= as_of)
     if agency is not None:
         conds.append(r.c.agency_id == agency)
     if service is not None:
@@ -225,12 +229,13 @@ class Month(BaseModel):
 
 
 def monthly(db: SurveyDatabase | Engine, first: date, last: date, *, agency: str | None = None,
-            service: str | None = None) -> list[Month]:
+            service: str | None = None, as_of: date | None = None) -> list[Month]:
     """Ratings and ratio_766 per month for ratings filed from `first` to `last` (inclusive), in one query;
-    months without ratings are listed with zero ratings, so a trend has no holes."""
+    months without ratings are listed with zero ratings, so a trend has no holes. `as_of`: the last local
+    day counted (ratings filed later are left out; the months listed stay the same)."""
     engine = db.engine if isinstance(db, SurveyDatabase) else db
     r = Rating.__table__
-    conds = [r.c.rated_on >= first, r.c.rated_on <= last]
+    conds = [r.c.rated_on >= first, r.c.rated_on <= (min(last, as_of) if as_of is not None else last)]
     if agency is not None:
         conds.append(r.c.agency_id == agency)
     if service is not None:
