@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from dvcops.cli.common import CatalogOpt, JsonOpt, StateOpt, console, state_dir
@@ -14,6 +17,7 @@ from dvcops.durations import format_duration, parse_duration
 from loadtests.errors import LoadTestError
 from loadtests.profiles import load_profile
 from loadtests.profiles import shipped as shipped_profiles
+from loadtests.progress import Progress
 from loadtests.runner import RunOptions, RunResult, run
 from loadtests.thresholds import load_thresholds
 from loadtests.verdict import VERDICT_FILE, Verdict, summary_lines
@@ -42,11 +46,36 @@ def _print_verdict(v: Verdict, run_dir: Path) -> None:
     _say(f"Run directory: {run_dir} ({VERDICT_FILE}, report.html, locust_stats.csv)")
 
 
+PROGRESS_EVERY = "10s"
+"""How often a plain progress line is printed when the output is not a terminal (a CI log)."""
+
+
+@contextmanager
+def progress_display(out: Console, title: str, every: float) -> Iterator[Callable[[Progress], None]]:
+    """A status line redrawn with each progress (about once a second) on a terminal; otherwise one plain
+    line each time the run passes another `every` seconds."""
+    if out.is_terminal:
+        with out.status(f"{title}...") as status:
+            yield lambda p: status.update(f"{title}: {p.line()}")
+        return
+    next_at = [every]
+
+    def plain(p: Progress) -> None:
+        if p.elapsed_s >= next_at[0]:
+            out.print(f"Tiến độ / progress {p.line()}", markup=False, highlight=False, soft_wrap=True)
+            next_at[0] = (p.elapsed_s // every + 1) * every
+
+    yield plain
+
+
 @app.command("run")
 def run_cmd(
     catalog: CatalogOpt,
     profile: Annotated[str, typer.Option("--profile", "-p", help="smoke|normal|peak|soak|spike or a YAML file")]
     = "smoke",
+    locustfile: Annotated[list[Path] | None, typer.Option(
+        "--locustfile", "-f", help="Your own locustfile or a directory of them (repeatable): its User classes "
+        "run instead of the built-in users, under the same profile, scope and thresholds")] = None,
     thresholds: Annotated[str | None, typer.Option(help="default|peak or a thresholds YAML file (k6 syntax)")] = None,
     host: Annotated[str | None, typer.Option("--host", "-H", help="Portal URL (must be in the catalogue's scope)")]
     = None,
@@ -63,6 +92,8 @@ def run_cmd(
     expect_workers: Annotated[int, typer.Option(help="--master: workers to wait for")] = 1,
     expect_workers_wait: Annotated[str, typer.Option(help="How long to wait for workers, e.g. 60s")] = "60s",
     out: Annotated[Path | None, typer.Option(help="Run directory (default: <state>/loadtests/runs/<id>)")] = None,
+    progress_every: Annotated[str, typer.Option(help="When the output is not a terminal: a progress line this "
+                                                     "often")] = PROGRESS_EVERY,
     state: StateOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -72,19 +103,30 @@ def run_cmd(
         raise LoadTestError("--master and --worker exclude each other")
     if master and workers:
         raise LoadTestError("--master waits for remote workers: use --expect-workers, not --workers")
-    try:
-        wait = parse_duration(expect_workers_wait).total_seconds()
-    except ValueError as exc:
-        raise LoadTestError(f"--expect-workers-wait: {exc}") from None
+    wait = _seconds("--expect-workers-wait", expect_workers_wait)
+    every = _seconds("--progress-every", progress_every)
+    if every < 1:
+        raise LoadTestError(f"--progress-every {progress_every}: expected at least 1s")
     opts = RunOptions(catalog=catalog, profile=profile, thresholds=thresholds, host=host, services=service or [],
                       survey=survey, mode="master" if master else "worker" if worker else "local", workers=workers,
                       master_host=master_host, master_port=master_port, master_bind_host=master_bind_host,
-                      expect_workers=expect_workers, expect_workers_wait=wait, out=out, state=state_dir(state))
-    what = "worker" if worker else f"profile {profile}"
-    with console.status(f"Load test running ({what}); Locust's log goes to the run directory..."):
+                      expect_workers=expect_workers, expect_workers_wait=wait, out=out, state=state_dir(state),
+                      locustfiles=locustfile or [])
+    what = "worker" if worker else f"profile {profile}" + (f", {len(opts.locustfiles)} locustfile(s)"
+                                                           if opts.locustfiles else "")
+    out_console = Console(stderr=True) if as_json else console  # --json: stdout holds only the verdict
+    with progress_display(out_console, f"Load test ({what})", every) as show_progress:
+        opts.on_progress = show_progress
         result = run(opts)
     _report(result, as_json)
     raise typer.Exit(result.exit_code)
+
+
+def _seconds(option: str, text: str) -> float:
+    try:
+        return parse_duration(text).total_seconds()
+    except ValueError as exc:
+        raise LoadTestError(f"{option}: {exc}") from None
 
 
 def _report(result: RunResult, as_json: bool) -> None:
@@ -130,9 +172,16 @@ def profiles(as_json: JsonOpt = False) -> None:
 
 
 @app.command("thresholds")
-def thresholds_cmd(file: Annotated[str, typer.Argument(help="default|peak or a thresholds YAML file")]) -> None:
+def thresholds_cmd(file: Annotated[str, typer.Argument(help="default|peak or a thresholds YAML file")],
+                   as_json: JsonOpt = False) -> None:
     """Validate a thresholds file and list what it asks (exit 2 naming file and line when malformed)."""
-    for t in load_thresholds(file):
+    found = load_thresholds(file)
+    if as_json:
+        print(json.dumps([{"key": t.key, "metric": t.metric, "name": t.name, "expression": t.expression,
+                           "abort_on_fail": t.abort_on_fail, "delay_abort_eval_s": t.delay_abort_eval,
+                           "source": t.source} for t in found], ensure_ascii=False, indent=2))
+        return
+    for t in found:
         abort = f" (abortOnFail after {t.delay_abort_eval:g}s)" if t.abort_on_fail else ""
         _say(f"{t.key}: {t.expression}{abort}")
 

@@ -6,8 +6,11 @@ the dvcops CLI never imports this module):
 - the plan comes from `$DVCOPS_LOADTEST_PLAN` (plan.json); a master also forwards it to remote
   workers, which check every target against their own scope (`$DVCOPS_LOADTEST_SCOPE`) and refuse
   to send anything outside it;
-- `PlanShape` runs the profile's stages and stops the run at the end, at the request cap, when an
-  `abortOnFail` threshold fails, or when a worker refused the plan;
+- the User classes Locust finds here are the built-in users, or with `-f` the operator's own
+  (userfiles.py); either way every request passes the gate (guard.py: scope, then request budget);
+- `PlanShape` runs the profile's stages, writes progress.json about once a second, and stops the
+  run at the end, at the request cap, when an `abortOnFail` threshold fails, when a worker refused
+  the plan or when a request was refused as out of scope;
 - the `quitting` hook on the master (or the only process) judges the thresholds once against the
   aggregated stats, writes verdict.json and sets the exit code: 0 met, 1 missed, 2 refused;
 - workers count their own requests and report them, so the verdict can show each worker's share.
@@ -19,6 +22,7 @@ import json
 import logging
 import os
 import time
+from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,18 +32,14 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 from locust.stats import RequestStats, StatsEntry
 
+from loadtests import guard, userfiles
 from loadtests.errors import LoadTestError
+from loadtests.guard import BUDGET, GATE, OUT_OF_SCOPE
 from loadtests.plan import Plan
-from loadtests.scope import Scope
+from loadtests.progress import Progress, at_risk
+from loadtests.scope import Scope, origin_url
 from loadtests.thresholds import Observe, Threshold, evaluate, judge
-from loadtests.users import (  # noqa: F401 - Locust runs the User classes it finds in this module
-    BUDGET,
-    DossierSubmitter,
-    PortalVisitor,
-    StatusChecker,
-    SurveyRater,
-    configure,
-)
+from loadtests.users import USER_CLASSES, configure
 from loadtests.verdict import Arrival, RequestRow, Verdict, WorkerCount, decide
 
 PLAN_ENV = "DVCOPS_LOADTEST_PLAN"
@@ -47,6 +47,8 @@ SCOPE_ENV = "DVCOPS_LOADTEST_SCOPE"
 PLAN_OPTION = "dvcops_plan"
 """Key under which a master's parsed options carry the plan to its workers (Locust forwards custom options)."""
 REFUSED_MESSAGE = "dvcops_refused"
+RATE_WINDOW = 5.0
+"""Seconds over which the progress line's current request rate is measured."""
 log = logging.getLogger("dvcops.loadtest")
 
 
@@ -61,12 +63,31 @@ class RunState:
         """Requests this process completed (a worker's stats are cleared after each report; this is not)."""
         self.workers: dict[str, int] = {}
         self.refused: list[str] = []
+        self.counts: deque[tuple[float, int]] = deque()
+        """(run time, requests so far) at recent ticks: the current request rate for the progress line."""
 
 
 STATE = RunState()
+USER_CODE = userfiles.UserCode.from_env()
+"""The operator's locustfiles (`-f`), or None for the built-in users."""
+
+
+def apply_plan(plan: Plan) -> None:
+    """The plan's budget for this process; the built-in users also take their weights and think times from it."""
+    STATE.plan = plan
+    if USER_CODE is None:
+        configure(plan)
+    BUDGET.set(plan.process_budget)
+
+
+guard.install()
+if os.environ.get(SCOPE_ENV):  # a worker for a master elsewhere: its own catalogue's scope, whatever it is sent
+    GATE.set_scope(Scope.read(Path(os.environ[SCOPE_ENV])))
 if os.environ.get(PLAN_ENV):
-    STATE.plan = Plan.read(os.environ[PLAN_ENV])
-    configure(STATE.plan)
+    _plan = Plan.read(os.environ[PLAN_ENV])
+    apply_plan(_plan)
+    if not os.environ.get(SCOPE_ENV):
+        GATE.set_scope(Scope.from_data(_plan.scope))
 
 
 # ------------------------------------------------------------------ reading Locust's stats
@@ -133,6 +154,7 @@ class PlanShape(LoadTestShape):
             return None
         run_time = self.get_run_time()
         self.check_limits(plan, run_time)
+        write_progress(self.runner, plan, run_time)
         if STATE.stop_reason:
             log.warning("stopping the run: %s", STATE.stop_reason)
             return None
@@ -148,6 +170,9 @@ class PlanShape(LoadTestShape):
     def check_limits(self, plan: Plan, run_time: float) -> None:
         assert self.runner is not None
         stats = self.runner.stats
+        if out_of_scope(stats):
+            STATE.stop_reason = "a request outside the scope (refused)"
+            return
         if stats.total.num_requests >= plan.request_cap or (BUDGET.spent and not _distributed(self.runner)):
             STATE.stop_reason = f"request cap ({plan.request_cap} requests)"
             return
@@ -162,6 +187,35 @@ class PlanShape(LoadTestShape):
 
 def _distributed(runner: Any) -> bool:
     return isinstance(runner, MasterRunner | WorkerRunner)
+
+
+def current_rate(run_time: float, requests: int) -> float:
+    """Requests per second over the last ~5 s (Locust's own current_rps leaves out the latest seconds, and a
+    master hears from its workers every 3 s)."""
+    STATE.counts.append((run_time, requests))
+    while len(STATE.counts) > 2 and run_time - STATE.counts[1][0] >= RATE_WINDOW:
+        STATE.counts.popleft()
+    t0, n0 = STATE.counts[0]
+    return round((requests - n0) / (run_time - t0), 1) if run_time > t0 else 0.0
+
+
+def out_of_scope(stats: RequestStats) -> list[str]:
+    """Requests the gate refused (in any process: workers report their failures to the master)."""
+    return [f"{e.occurrences} × {e.method} {e.name}: {e.error}" for e in stats.errors.values()
+            if str(e.error).startswith(OUT_OF_SCOPE)]
+
+
+def write_progress(runner: Any, plan: Plan, run_time: float) -> None:
+    """progress.json for the runner to show (about once a second, from PlanShape.tick)."""
+    stats = runner.stats
+    total = stats.total
+    p95 = percentile(total, 0.95) if total.num_requests else None
+    Progress(elapsed_s=round(run_time, 1),
+             remaining_s=round(max(0.0, plan.profile.total_duration.total_seconds() - run_time), 1),
+             users=int(runner.user_count), rps=current_rate(run_time, total.num_requests),
+             requests=total.num_requests,
+             failures=total.num_failures, p95_ms=p95,
+             at_risk=at_risk(plan.threshold_list(), observer(stats))).write(Path(plan.run_dir))
 
 
 # ------------------------------------------------------------------ events
@@ -229,8 +283,19 @@ def accept_remote_plan(environment: Environment, runner: WorkerRunner) -> None:
         STATE.refused.append(reason)
         runner.send_message(REFUSED_MESSAGE, {"reason": reason})
         return
-    STATE.plan = plan
-    configure(plan)
+    apply_plan(plan)
+
+
+@events.test_stop.add_listener
+def on_test_stop(environment: Environment, **_: Any) -> None:
+    """Name the real target host(s) in Locust's HTML report (the built-in users have no base host; it is
+    written after the run stops, when no user will be spawned with it)."""
+    if isinstance(environment.runner, WorkerRunner) or STATE.plan is None:
+        return
+    hosts = {origin_url(url) for _, url in STATE.plan.targets.urls()}
+    hosts |= {str(cls.host) for cls in environment.user_classes if cls.host}
+    if hosts:
+        environment.host = ", ".join(sorted(hosts))
 
 
 @events.quitting.add_listener
@@ -263,7 +328,8 @@ def build_verdict(environment: Environment, plan: Plan) -> Verdict:
     stats = environment.stats
     results = evaluate(plan.threshold_list(), observer(stats))
     raised = list(environment.runner.exceptions.values()) if environment.runner else []
-    verdict, code, missed = decide(results, STATE.refused, sum(int(x["count"]) for x in raised))
+    refused = STATE.refused + out_of_scope(stats)
+    verdict, code, missed = decide(results, refused, sum(int(x["count"]) for x in raised))
     total = row(stats.total, "Total")
     achieved = round(float(stats.total.total_rps), 3)
     target = plan.profile.arrival_rate
@@ -275,7 +341,8 @@ def build_verdict(environment: Environment, plan: Plan) -> Verdict:
         started=datetime.fromtimestamp(STATE.started, UTC).isoformat(timespec="seconds"),
         ended=datetime.fromtimestamp(ended, UTC).isoformat(timespec="seconds"),
         duration_s=round(ended - STATE.started, 1), stopped_by=STATE.stop_reason or "interrupted",
-        targets=plan.targets.model_dump(exclude={"ca_file"}), user_types=plan.user_types,
+        targets=plan.targets.model_dump(exclude={"ca_file"}),
+        user_types=plan.user_types or sorted(environment.user_classes_by_name), locustfiles=plan.locustfiles,
         request_cap=plan.request_cap, totals=total, achieved_rps=achieved,
         arrival=Arrival(target_rps=target, achieved_rps=achieved, ratio=round(achieved / target, 3))
         if target else None,
@@ -285,7 +352,7 @@ def build_verdict(environment: Environment, plan: Plan) -> Verdict:
         exceptions=[f"{x['count']} × {str(x['msg']).strip()[:200]}" for x in raised],
         warnings=load_generator_warnings(environment),
         workers=[WorkerCount(worker=w, requests=n) for w, n in sorted(STATE.workers.items())],
-        refused=STATE.refused,
+        refused=refused,
         reports={"html": "report.html", "csv": "locust_stats.csv", "json": "locust.json", "log": "locust.log"},
     )
 
@@ -296,3 +363,14 @@ def load_generator_warnings(environment: Environment) -> list[str]:
     hot = bool(getattr(runner, "cpu_warning_emitted", False) or getattr(runner, "worker_cpu_warning_emitted", False))
     return ["the load generator's CPU went above 90%: response times may include its own delay; "
             "use --workers or more machines"] if hot else []
+
+
+# ------------------------------------------------------------------ the User classes Locust runs
+
+if USER_CODE is None:
+    globals().update({cls.__name__: cls for cls in USER_CLASSES.values()})
+else:
+    try:
+        globals().update(userfiles.load(USER_CODE.files, GATE.scope, USER_CODE.host, USER_CODE.default_host))
+    except LoadTestError as exc:
+        userfiles.fail(exc)

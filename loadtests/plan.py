@@ -71,6 +71,12 @@ class Plan(_Model):
     """Load-generating processes; each gets an equal share of the request cap."""
     search_terms: list[str] = Field(default_factory=list)
     service_ids: list[str] = Field(default_factory=list)
+    scope: dict[str, Any] = Field(default_factory=dict)
+    """The catalogue's scope (Scope.to_data()): the gate in the Locust process refuses every other origin."""
+    locustfiles: list[str] = Field(default_factory=list)
+    """The operator's own locustfiles (-f); empty: the built-in users run."""
+    default_host: str | None = None
+    """With -f: the host of User classes that set none (the catalogue's first http endpoint)."""
 
     @property
     def request_cap(self) -> int:
@@ -91,7 +97,7 @@ class Plan(_Model):
         return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
 
 
-def _first_http_endpoint(catalog: Catalog) -> str | None:
+def first_http_endpoint(catalog: Catalog) -> str | None:
     for _, e in catalog.endpoints():
         if e.scheme in DEFAULT_PORTS:
             return e.url
@@ -101,7 +107,7 @@ def _first_http_endpoint(catalog: Catalog) -> str | None:
 def build_targets(catalog: Catalog, scope: Scope, host: str | None, services: list[str],
                   survey: str | None) -> Targets:
     """Choose the targets from the catalogue and options; refuse any outside the scope."""
-    portal_url = host or _first_http_endpoint(catalog)
+    portal_url = host or first_http_endpoint(catalog)
     portal = origin_url(scope.check(portal_url, "--host" if host else "portal")) if portal_url else None
     known = {s.id: s for s in catalog.services}
     for sid in services:

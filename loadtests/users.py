@@ -11,8 +11,9 @@ Four FastHttpUser classes, one per thing citizens do:
 Request names are stable (`portal.home`, `portal.search`, `portal.service`, `dossier.submit`,
 `dossier.status`, `survey.services`, `survey.instruments`, `survey.rate`) so thresholds can name
 them. Users only request URLs built from the plan's targets, which the runner checked against the
-scope, and never follow redirects (a redirect could lead outside the scope). Every request first
-takes one unit of this process's request budget; when it is spent the user stops.
+scope, and never follow redirects (a redirect could lead outside the scope). Every request also
+passes the gate of guard.py (scope, then one unit of this process's request budget), as the
+operator's own users do.
 """
 
 from __future__ import annotations
@@ -38,25 +39,6 @@ NOI_DUNG = ("Đề nghị cấp mới", "Đề nghị cấp đổi", "Đề ngh�
 COMMENTS = ("Cán bộ hướng dẫn tận tình.", "Thủ tục nhanh gọn.", "Cần rút ngắn thời gian trả kết quả.", "")
 
 
-class Budget:
-    """This process's share of the run's request cap; every request takes one unit first."""
-
-    def __init__(self) -> None:
-        self.remaining = 0
-        self.spent = False
-
-    def set(self, units: int) -> None:
-        self.remaining = units
-        self.spent = units <= 0
-
-    def take(self) -> None:
-        if self.remaining <= 0:
-            self.spent = True
-            raise StopUser()
-        self.remaining -= 1
-
-
-BUDGET = Budget()
 _SEQ = itertools.count(1)
 
 
@@ -66,7 +48,7 @@ def dossier_code() -> str:
 
 
 class CitizenUser(FastHttpUser):
-    """What every user here shares: the plan, TLS with the catalogue's CA, no redirects, the budget."""
+    """What every user here shares: the plan, TLS with the catalogue's CA, no redirects."""
 
     abstract = True
     host = ""
@@ -99,7 +81,6 @@ class CitizenUser(FastHttpUser):
 
     def fetch(self, url: str, name: str) -> None:
         """GET expecting 200; a redirect is a failure, not followed (it could lead outside the scope)."""
-        BUDGET.take()
         with self.client.get(url, name=name, catch_response=True) as resp:
             if resp.status_code != 200:
                 resp.failure(_unexpected(resp, 200))
@@ -110,7 +91,6 @@ class CitizenUser(FastHttpUser):
 
     def submit_dossier(self, es: EService) -> str | None:
         """POST a dossier to the e-service; its code, or None when the submission failed."""
-        BUDGET.take()
         body = {"ho_ten": random.choice(HO_TEN), "so_cccd": f"0{random.randint(10**10, 10**11 - 1)}",
                 "noi_dung": random.choice(NOI_DUNG), "kenh": "truc-tuyen"}
         with self.client.post(f"{es.url}/ho-so", json=body, name="dossier.submit", catch_response=True) as resp:
@@ -179,7 +159,6 @@ class StatusChecker(CitizenUser):
                 self.dossiers.append((es, code))
             return
         es, code = random.choice(self.dossiers)
-        BUDGET.take()
         with self.client.get(f"{es.url}/ho-so/{quote(code)}", name="dossier.status", catch_response=True) as resp:
             if resp.status_code != 200:
                 resp.failure(_unexpected(resp, 200))
@@ -195,13 +174,11 @@ class SurveyRater(CitizenUser):
         survey = self.targets.survey
         self.services: list[str] = []
         self.instruments: list[dict[str, Any]] = []
-        BUDGET.take()
         with self.client.get(f"{survey}/api/v1/services", name="survey.services", catch_response=True) as resp:
             self.services = [str(s["id"]) for s in _items(resp, "services")
                              if isinstance(s, dict) and "id" in s and s.get("open", True)]
             if not self.services:
                 resp.failure("no service open for ratings in the answer")
-        BUDGET.take()
         with self.client.get(f"{survey}/api/v1/instruments", name="survey.instruments", catch_response=True) as resp:
             self.instruments = [i for i in _items(resp, "instruments") if _questions(i)]
             if not self.instruments:
@@ -221,7 +198,6 @@ class SurveyRater(CitizenUser):
         comment = random.choice(COMMENTS)
         if comment:
             body["comment"] = comment
-        BUDGET.take()
         with self.client.post(f"{self.targets.survey}/api/v1/ratings", json=body, name="survey.rate",
                               catch_response=True) as resp:
             if resp.status_code != 201:
@@ -291,7 +267,7 @@ def _ssl_factory(ca_file: str | None) -> Callable[..., ssl.SSLContext]:
 
 
 def configure(plan: Plan) -> None:
-    """Apply the plan to the user classes: weights, task weights, think time, TLS trust, budget."""
+    """Apply the plan to the user classes: weights, task weights, think time, TLS trust."""
     profile = plan.profile
     if profile.arrival_rate:
         per_user = profile.arrival_rate / max(1, profile.peak_users)
@@ -308,4 +284,3 @@ def configure(plan: Plan) -> None:
         tasks = cls.request_tasks()
         weighted: list[Any] = [fn for name in REQUEST_NAMES[kind] for fn in [tasks[name]] * profile.task_weight(name)]
         cls.tasks = weighted or list(tasks.values())
-    BUDGET.set(plan.process_budget)

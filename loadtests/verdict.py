@@ -64,6 +64,9 @@ class Verdict(BaseModel):
     """duration | request cap | abortOnFail: <threshold> | refused by a worker"""
     targets: dict[str, object]
     user_types: list[str]
+    """The built-in user types that ran, or with -f the names of the operator's User classes."""
+    locustfiles: list[str] = Field(default_factory=list)
+    """The operator's locustfiles (-f); empty when the built-in users ran."""
     request_cap: int
     totals: RequestRow
     achieved_rps: float
