@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -28,7 +27,7 @@ from drills.runner import RunOutcome, end_exercise, run_drill
 from drills.scenarios import load_scenario
 from drills.timeline import Timeline
 from dvcops.catalog import Host, load_catalog
-from dvcops.cli.common import CatalogOpt, JsonOpt, StateOpt, state_dir
+from dvcops.cli.common import CatalogOpt, JsonOpt, StateOpt, make_console, state_dir
 from dvcops.labcontrol import LabControl
 from dvcops.settings import get_settings
 from dvcops.state import StateDir
@@ -36,7 +35,7 @@ from dvcops.state import StateDir
 if TYPE_CHECKING:
     from dvcops.demo import DemoContext
 
-console = Console(soft_wrap=True)
+console = make_console(soft_wrap=True)
 """Long lines stay whole (paths, nmap command lines, times) so they can be copied and grepped."""
 
 app = typer.Typer(help="Security drills and compliance checks, held to rules of engagement (RoE).",
@@ -205,7 +204,7 @@ def log(event: Annotated[str, typer.Argument(help="detected | responded | note |
         at: Annotated[str | None, typer.Option("--at", help="When it happened (ISO; default now)")] = None,
         by: Annotated[str | None, typer.Option("--by", help="Who logs it, e.g. 'Đội xanh - Sở KH&CN'")] = None,
         note: Annotated[str | None, typer.Option("--note")] = None,
-        lab_state: LabStateOpt = None, state: StateOpt = None) -> None:
+        lab_state: LabStateOpt = None, state: StateOpt = None, as_json: JsonOpt = False) -> None:
     """Blue team log: when an inject was detected and responded to; `end` closes the exercise (lab cleanup)."""
     st = state_dir(state)
     store = FindingsStore(st)
@@ -213,6 +212,9 @@ def log(event: Annotated[str, typer.Argument(help="detected | responded | note |
         rid = run_id or _last_drill(store)
         if event == "end":
             done = end_exercise(st, rid, LabControl(StateDir(lab_state) if lab_state else st))
+            if as_json:
+                print(json.dumps({"run": rid, "event": "end", "cleanup": done}, ensure_ascii=False, indent=2))
+                return
             console.print(f"run {rid}: exercise ended; cleanup: {'; '.join(done) or 'none'}")
             return
         if event not in ("detected", "responded", "note"):
@@ -224,6 +226,13 @@ def log(event: Annotated[str, typer.Argument(help="detected | responded | note |
                          note=note)
         score = timeline.score(rid)
         row = next(r for r in score.injects if r.inject_id == inject)
+        if as_json:
+            print(json.dumps({"run": rid, "event": event, "inject": inject, "at": e.at.isoformat(),
+                              "ttd_s": row.ttd.total_seconds() if row.ttd is not None else None,
+                              "ttr_s": row.ttr.total_seconds() if row.ttr is not None else None,
+                              "score": score.total, "max": score.max, "percent": score.percent},
+                             ensure_ascii=False, indent=2))
+            return
         console.print(f"run {rid}: {event} {inject} at {_local(e.at)}; TTD {_span(row.ttd)}, TTR {_span(row.ttr)}; "
                       f"score {score.total:g}/{score.max} ({score.percent}%)")
     finally:
@@ -235,11 +244,14 @@ def waive(finding: Annotated[str, typer.Argument(help="Finding id, e.g. F-1a2b3c
           justification: Annotated[str, typer.Option("--justification", help="Why the risk is accepted")],
           approver: Annotated[str, typer.Option("--approver", help="Who accepts it")],
           expires: Annotated[str, typer.Option("--expires", help="Date (through that day) or ISO time")],
-          state: StateOpt = None) -> None:
+          state: StateOpt = None, as_json: JsonOpt = False) -> None:
     """Waive a finding until it expires; then it counts as open again."""
     store = FindingsStore(state_dir(state))
     try:
         w = store.waive(finding, justification=justification, approver=approver, expires=parse_expiry(expires))
+        if as_json:
+            print(w.model_dump_json(indent=2))
+            return
         console.print(f"{finding} waived until {_local(w.expires)} by {w.approver}: {w.justification}")
     finally:
         store.close()

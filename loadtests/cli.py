@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from dvcops.cli.common import CatalogOpt, JsonOpt, StateOpt, console, state_dir
+from dvcops.cli.common import CatalogOpt, JsonOpt, StateOpt, console, make_console, state_dir
 from dvcops.durations import format_duration, parse_duration
 from loadtests.errors import LoadTestError
 from loadtests.profiles import load_profile
@@ -114,7 +114,7 @@ def run_cmd(
                       locustfiles=locustfile or [])
     what = "worker" if worker else f"profile {profile}" + (f", {len(opts.locustfiles)} locustfile(s)"
                                                            if opts.locustfiles else "")
-    out_console = Console(stderr=True) if as_json else console  # --json: stdout holds only the verdict
+    out_console = make_console(stderr=True) if as_json else console  # --json: stdout holds only the verdict
     with progress_display(out_console, f"Load test ({what})", every) as show_progress:
         opts.on_progress = show_progress
         result = run(opts)

@@ -30,8 +30,8 @@ from typing import Literal
 from dvcops.catalog import Catalog, load_catalog
 from dvcops.errors import CatalogError
 from dvcops.state import StateDir
-from loadtests.errors import LoadTestError
 from loadtests import userfiles
+from loadtests.errors import LoadTestError
 from loadtests.plan import Plan, Targets, active_user_types, build_targets, first_http_endpoint, search_terms
 from loadtests.profiles import USER_CLASS_NAMES, load_profile
 from loadtests.progress import PROGRESS_FILE, Progress

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from typer.core import TyperGroup
+from typer.main import get_install_completion_arguments
 
 if TYPE_CHECKING:  # typer >= 0.29 carries its own click; TyperGroup's methods take its types
     from typer._click.core import Command, Context
@@ -55,7 +56,15 @@ class LazyGroup(TyperGroup):
         return command
 
 
-cli = LazyGroup(name="dvcops", help=HELP, no_args_is_help=True)
+def _completion_options() -> list[typer.core.click.Parameter]:  # type: ignore[name-defined]
+    """`--install-completion` and `--show-completion` (bash, zsh, fish, PowerShell), as a typer.Typer app adds
+    them; getting them also registers Typer's shell classes, which answer `_DVCOPS_COMPLETE=complete_bash`.
+    Completion walks the lazy group: sub-command names from COMMANDS, options from the part's app."""
+    install, show = get_install_completion_arguments()
+    return [install, show]
+
+
+cli = LazyGroup(name="dvcops", help=HELP, no_args_is_help=True, params=_completion_options())
 
 
 def main() -> None:

@@ -21,10 +21,15 @@ FileArg = Annotated[Path, typer.Argument(help="Catalogue YAML file", show_defaul
 
 
 @app.command()
-def check(file: FileArg) -> None:
-    """Validate FILE: exit 0 when valid, 2 with one line per problem."""
+def check(file: FileArg, as_json: JsonOpt = False) -> None:
+    """Validate FILE: exit 0 when valid, 2 with one line per problem (on stderr, with or without --json)."""
     cat = load_catalog(file)
     n_endpoints = sum(len(s.endpoints) for s in cat.services)
+    if as_json:
+        print(json.dumps({"file": str(file), "ok": True, "agencies": len(cat.agencies),
+                          "services": len(cat.services), "endpoints": n_endpoints, "hosts": len(cat.hosts)},
+                         ensure_ascii=False, indent=2))
+        return
     console.print(f"{file}: ok — {len(cat.agencies)} agencies, {len(cat.services)} services, "
                   f"{n_endpoints} endpoints, {len(cat.hosts)} hosts")
 
