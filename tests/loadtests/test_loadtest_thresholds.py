@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from loadtests.errors import LoadTestError
 from loadtests.thresholds import Threshold, evaluate, load_thresholds, parse_threshold, parse_thresholds, shipped
+from tests.conftest import run_dvcops
 
 GOOD = """\
 thresholds:
@@ -108,3 +110,15 @@ def test_judging_compares_the_observed_value_and_misses_when_nothing_was_observe
 def test_threshold_round_trips_through_plan_data() -> None:
     t = parse_threshold("http_req_failed", "dossier.submit", "rate<0.005", True, 5.0, "f.yml:3")
     assert Threshold.from_data(t.to_data()) == t
+
+
+def test_thresholds_command_json() -> None:
+    res = run_dvcops("loadtest", "thresholds", "peak", "--json")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    abort = next(t for t in data if t["abort_on_fail"])
+    assert abort == {"key": "http_req_failed", "metric": "http_req_failed", "name": None, "expression": "rate<0.10",
+                     "abort_on_fail": True, "delay_abort_eval_s": 60.0, "source": abort["source"]}
+    assert abort["source"].endswith("peak.yml:7")
+    assert {"key": "http_req_duration{name:dossier.submit}", "expression": "p(95)<1500"}.items() <= \
+        next(t for t in data if t["key"] == "http_req_duration{name:dossier.submit}").items()
