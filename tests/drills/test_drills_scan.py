@@ -214,8 +214,11 @@ def test_a_waiver_hides_its_finding_until_it_expires(lab61: Path, tmp_path: Path
 
     expires = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
     ok = drill("waive", fid, "--justification", "FTP nội bộ, chờ gỡ bỏ trong đợt bảo trì",
-               "--approver", "Trưởng phòng ATTT", "--expires", expires.isoformat(), state=state)
+               "--approver", "Trưởng phòng ATTT", "--expires", expires.isoformat(), "--json", state=state)
     assert ok.returncode == 0, ok.stderr
+    waiver = json.loads(ok.stdout)
+    assert waiver["finding_id"] == fid and waiver["approver"] == "Trưởng phòng ATTT"
+    assert datetime.fromisoformat(waiver["expires"]) == expires
     code, second = run_json(lab61, roe, state, "app-2")
     assert code == 0 and second["open"] == [] and [f["id"] for f in second["waived"]] == [fid]
     assert second["waived"][0]["waiver"]["approver"] == "Trưởng phòng ATTT"

@@ -72,9 +72,11 @@ def test_exposed_database_port_scenario_end_to_end(lab: Lab, tmp_path: Path) -> 
     assert res.returncode == 0, res.stderr
     assert "TTD 0:00:02" in res.stdout
     res = drill("log", "responded", "--run", str(out["run_id"]), "--inject", "mo-cong-redis", "--at",
-                responded.isoformat(), "--by", "Đội xanh", "--note", "đã đóng cổng", state=state)
+                responded.isoformat(), "--by", "Đội xanh", "--note", "đã đóng cổng", "--json", state=state)
     assert res.returncode == 0, res.stderr
-    assert "TTR 0:00:03" in res.stdout and "score 100/100 (100.0%)" in res.stdout
+    logged = json.loads(res.stdout)
+    assert (logged["event"], logged["inject"], logged["ttd_s"], logged["ttr_s"]) == ("responded", "mo-cong-redis", 2, 3)
+    assert (logged["score"], logged["max"], logged["percent"]) == (100, 100, 100.0)
 
     res = drill("log", "end", "--run", str(out["run_id"]), "--lab-state", str(lab.state.root), state=state)
     assert res.returncode == 0 and "close-port lab-dvc-1:16380" in res.stdout

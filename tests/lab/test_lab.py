@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 import time
@@ -137,14 +138,16 @@ def live_group_members(pgid: int) -> list[int]:
 
 
 def test_cli_up_status_down_leaves_no_process(dvcops_cli, tmp_path: Path) -> None:
-    up = dvcops_cli("lab", "up", "--prefix", "127.0.21")
+    up = dvcops_cli("lab", "up", "--prefix", "127.0.21", "--json")
     assert up.returncode == 0, up.stderr
     lab_folder = tmp_path / "state" / "lab"
     pid = int((lab_folder / "lab.pid").read_text())
+    started = json.loads(up.stdout)
+    assert started["pid"] == pid and "127.0.21.1:8080" in started["listeners"]
     assert dvcops_cli("lab", "status").returncode == 0
     assert httpx.get("http://127.0.21.1:8080/healthz", timeout=5).status_code == 200
-    down = dvcops_cli("lab", "down")
-    assert down.returncode == 0 and "stopped" in down.stdout
+    down = dvcops_cli("lab", "down", "--json")
+    assert down.returncode == 0 and json.loads(down.stdout) == {"stopped": True}
     assert live_group_members(pid) == []  # nothing of the lab's process group is left
     assert dvcops_cli("lab", "status").returncode == 1
     with pytest.raises(httpx.ConnectError):
