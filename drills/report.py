@@ -21,35 +21,16 @@ from pydantic import BaseModel
 from drills.db import utcnow
 from drills.errors import DrillError
 from drills.findings import Finding, FindingsStore, SystemCompliance
+from drills.messages import EVENT_NAMES, HEADINGS, KIND_NAMES, LABELS, SEVERITY_NAMES
 from drills.policy import SEVERITIES, load_policy
 from drills.timeline import Score, Timeline
 from dvcops.catalog import Catalog, load_catalog
 from dvcops.errors import CatalogError
+from dvcops.i18n import pick
 from dvcops.state import StateDir
 
 TEMPLATES = Path(__file__).with_name("templates")
 Lang = Literal["vi", "en"]
-
-HEADINGS: dict[str, tuple[str, str]] = {
-    "title": ("Báo cáo sau diễn tập", "After-action report"),
-    "scope": ("Phạm vi và phê duyệt", "Scope and approval"),
-    "timeline": ("Diễn biến", "Timeline"),
-    "score": ("Thời gian phát hiện, xử lý và điểm", "Time to detect, time to respond and score"),
-    "findings": ("Phát hiện theo mức độ", "Findings by severity"),
-    "by_host": ("Phát hiện theo máy chủ", "Findings by host"),
-    "waived": ("Phát hiện được miễn trừ", "Waived findings"),
-    "changes": ("Thay đổi so với lần trước", "Changes since the previous run"),
-    "compliance": ("Tuân thủ theo hệ thống và cấp độ", "Compliance per system and security level"),
-    "incidents": ("Dự thảo thông báo sự cố", "Draft incident notifications"),
-    "scan": ("Thông tin lần quét", "Scan record"),
-}
-SEVERITY_NAMES = {"critical": ("Nghiêm trọng", "Critical"), "high": ("Cao", "High"), "medium": ("Trung bình", "Medium"),
-                  "low": ("Thấp", "Low"), "info": ("Thông tin", "Info")}
-KIND_NAMES = {"drill": ("Diễn tập thực chiến", "Live drill"), "check": ("Kiểm tra tuân thủ", "Compliance check")}
-EVENT_NAMES = {"inject": ("Tình huống", "Inject"), "tool-detect": ("Công cụ phát hiện", "Tool detection"),
-               "detected": ("Đội xanh phát hiện", "Blue team detected"),
-               "responded": ("Đội xanh xử lý", "Blue team responded"), "note": ("Ghi chú", "Note"),
-               "end": ("Kết thúc", "End")}
 
 
 class ReportFinding(BaseModel):
@@ -85,6 +66,8 @@ class IncidentDraft(BaseModel):
     address: str
     detected_at: datetime
     deadline: datetime
+    report_within_days: int
+    """The policy's deadline (incident.report_within_days) that `deadline` counts."""
     recipients: list[str]
     legal: str
     title: str
@@ -130,8 +113,8 @@ def _catalog(run_path: str | None, catalog: Catalog | None) -> Catalog | None:
 def _finding(f: Finding, lang: Lang) -> ReportFinding:
     return ReportFinding(
         id=f.id, severity=f.severity.value, host=f.host, address=f.address, system=f.system, check=f.check,
-        subject=f.subject, title=f.title if lang == "vi" else f.title_en, evidence=f.evidence,
-        remediation=f.remediation if lang == "vi" else f.remediation_en, first_seen=f.first_seen,
+        subject=f.subject, title=pick(f.title, f.title_en, lang), evidence=f.evidence,
+        remediation=pick(f.remediation, f.remediation_en, lang), first_seen=f.first_seen,
         last_seen=f.last_seen, status=f.status,
         waiver=f.waiver.model_dump(mode="json", exclude={"id"}) if f.waiver else None)
 
@@ -177,11 +160,11 @@ def build_report(state: StateDir, run_id: int | None = None, *, catalog: Catalog
         scenario = score = None
         if run.scenario_id:
             sc = timeline.scenario(run_id)
-            scenario = {"id": sc.id, "name": sc.name if lang == "vi" else (sc.name_en or sc.name),
+            scenario = {"id": sc.id, "name": pick(sc.name, sc.name_en, lang),
                         "description": sc.description,
                         "technique": sc.technique.model_dump() if sc.technique else None,
                         "injects": [{"id": i.id, "at_seconds": i.at.total_seconds(),
-                                     "title": i.title if lang == "vi" else (i.title_en or i.title), "red": i.red,
+                                     "title": pick(i.title, i.title_en, lang), "red": i.red,
                                      "detection": i.expect.detection, "response": i.expect.response}
                                     for i in sc.ordered()]}
             score = _score(timeline.score(run_id))
@@ -206,7 +189,7 @@ def build_report(state: StateDir, run_id: int | None = None, *, catalog: Catalog
         return AfterActionReport(
             lang=lang, generated_at=now, timezone=tz.key,
             province=cat.province.name if cat else "", reviewer=cat.province.reviewer if cat else "",
-            run={"id": run.id, "kind": run.kind, "kind_name": KIND_NAMES[run.kind][0 if lang == "vi" else 1],
+            run={"id": run.id, "kind": run.kind, "kind_name": KIND_NAMES(run.kind, lang),
                  "status": run.status, "started": run.started, "finished": run.finished, "exit_code": run.exit_code,
                  "scan": run.summary.get("scan"), "notes": run.summary.get("notes", []),
                  "error": run.summary.get("error"), "folder": run.summary.get("folder")},
@@ -238,8 +221,9 @@ def _incident(f: Finding, days: int, recipients: list[str], legal: str, lang: La
     return IncidentDraft(
         finding_id=f.id, system=f.system, security_level=f.security_level, host=f.host, address=f.address,
         detected_at=f.first_seen, deadline=f.first_seen + timedelta(days=days), recipients=recipients, legal=legal,
-        title=f.title if lang == "vi" else f.title_en, evidence=f.evidence,
-        remediation=f.remediation if lang == "vi" else f.remediation_en, exercise=exercise)
+        title=pick(f.title, f.title_en, lang), evidence=f.evidence,
+        remediation=pick(f.remediation, f.remediation_en, lang), exercise=exercise,
+        report_within_days=days)
 
 
 def _env(tz: ZoneInfo, lang: Lang) -> Environment:
@@ -259,12 +243,14 @@ def _env(tz: ZoneInfo, lang: Lang) -> Environment:
         return f"{secs // 3600}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
 
     def heading(key: str) -> tuple[str, str | None]:
-        vi, en = HEADINGS[key]
+        """Vietnamese with the English beside it, or English alone."""
+        vi, en = HEADINGS.both(key)
         return (vi, en) if lang == "vi" else (en, None)
 
     env.filters.update(when=when, span=span)
-    env.globals.update(heading=heading, lang=lang, severity_name=lambda s: SEVERITY_NAMES[s][0 if lang == "vi" else 1],
-                       event_name=lambda e: EVENT_NAMES.get(e, (e, e))[0 if lang == "vi" else 1])
+    env.globals.update(heading=heading, lang=lang, t=lambda key, **params: LABELS(key, lang, **params),
+                       severity_name=lambda s: SEVERITY_NAMES(s, lang),
+                       event_name=lambda e: EVENT_NAMES.get_text(e, lang))
     return env
 
 

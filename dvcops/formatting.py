@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-LANGS = ("vi", "en")
+from dvcops.i18n import Messages
+
+UNITS = Messages({"day": ("ngày", "d"), "hour": ("giờ", "h"), "minute": ("phút", "min")})
 
 
 def fmt_number(x: float | int | None, decimals: int = 0, lang: str = "vi") -> str:
@@ -45,6 +47,6 @@ def fmt_minutes(minutes: float | None, lang: str = "vi") -> str:
     total = int(round(minutes))
     days, rest = divmod(total, 1440)
     hours, mins = divmod(rest, 60)
-    units = {"vi": ("ngày", "giờ", "phút"), "en": ("d", "h", "min")}[lang]
+    units = [UNITS(unit, lang) for unit in ("day", "hour", "minute")]
     parts = [f"{n} {u}" for n, u in zip((days, hours, mins), units, strict=True) if n]
     return " ".join(parts) if parts else f"0 {units[2]}"

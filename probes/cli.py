@@ -17,6 +17,7 @@ from rich.table import Table
 from dvcops.catalog import Catalog
 from dvcops.cli.common import CatalogOpt, JsonOpt, StateOpt, catalog_from, console, state_dir
 from dvcops.formatting import fmt_date, fmt_datetime, fmt_minutes, fmt_number, fmt_percent
+from dvcops.i18n import LANGS, Messages
 from dvcops.periods import Period
 from probes.engine import Prober
 from probes.errors import ProbeError
@@ -42,27 +43,37 @@ ConcurrencyOpt = Annotated[int | None, typer.Option(help="Probes in flight at on
 RecordOpt = Annotated[bool, typer.Option("--record/--no-record", help="Write results to the history file")]
 
 
-TEXT = {
-    "vi": {"results": "Kết quả thăm dò", "service": "Dịch vụ", "endpoint": "Điểm cuối", "state": "Trạng thái",
-           "reason": "Lý do", "cert": "Chứng chỉ (ngày)", "by_service": "Theo dịch vụ", "agency": "Cơ quan",
-           "met": "Đạt", "attempts": "Lượt", "downtime": "Gián đoạn", "incidents": "Sự cố",
-           "by_agency": "Theo cơ quan", "services_met": "DV đạt SLO", "minutes": "gián đoạn tính bằng phút",
-           "source": "nguồn", "ongoing": "đang diễn ra", "incident": "sự cố", "certificate": "chứng chỉ",
-           "expires": "hết hạn", "days": "ngày"},
-    "en": {"results": "Probe results", "service": "Service", "endpoint": "Endpoint", "state": "State",
-           "reason": "Reason", "cert": "Cert (days)", "by_service": "By service", "agency": "Agency",
-           "met": "Met", "attempts": "Probes", "downtime": "Down", "incidents": "Outages",
-           "by_agency": "By agency", "services_met": "Met SLO", "minutes": "downtime in minutes",
-           "source": "source", "ongoing": "ongoing", "incident": "incident", "certificate": "certificate",
-           "expires": "expires", "days": "days"},
-}
+TEXT = Messages({
+    "results": ("Kết quả thăm dò", "Probe results"),
+    "service": ("Dịch vụ", "Service"),
+    "endpoint": ("Điểm cuối", "Endpoint"),
+    "state": ("Trạng thái", "State"),
+    "reason": ("Lý do", "Reason"),
+    "cert": ("Chứng chỉ (ngày)", "Cert (days)"),
+    "by_service": ("Theo dịch vụ", "By service"),
+    "agency": ("Cơ quan", "Agency"),
+    "met": ("Đạt", "Met"),
+    "attempts": ("Lượt", "Probes"),
+    "downtime": ("Gián đoạn", "Down"),
+    "incidents": ("Sự cố", "Outages"),
+    "by_agency": ("Theo cơ quan", "By agency"),
+    "services_met": ("DV đạt SLO", "Met SLO"),
+    "minutes": ("gián đoạn tính bằng phút", "downtime in minutes"),
+    "source": ("nguồn", "source"),
+    "ongoing": ("đang diễn ra", "ongoing"),
+    "incident": ("sự cố", "incident"),
+    "certificate": ("chứng chỉ", "certificate"),
+    "expires": ("hết hạn", "expires"),
+    "days": ("ngày", "days"),
+})
+"""The probe commands' table headings and words (Vietnamese first)."""
 LangOpt = Annotated[str, typer.Option("--lang", help="vi (Vietnamese, default) or en")]
 
 
 def _text(lang: str) -> dict[str, str]:
-    if lang not in TEXT:
+    if lang not in LANGS:
         raise ProbeError(f"--lang {lang!r}: expected vi or en")
-    return TEXT[lang]
+    return TEXT.in_lang(lang)
 
 
 def _ms(x: float | None, lang: str = "vi") -> str:

@@ -16,6 +16,7 @@ from drills.compliance import security_as_of
 from dvcops.catalog import Catalog
 from dvcops.errors import DvcopsError
 from dvcops.formatting import fmt_number, fmt_percent
+from dvcops.i18n import LANGS
 from dvcops.periods import Period
 from dvcops.state import StateDir
 from probes.history import History
@@ -110,7 +111,7 @@ def _summary(av: Availability, sat: Satisfaction, sec: Security, road: Roadmap, 
 def build_report(catalog: Catalog, period: Period | str, inputs: ReportInputs, lang: str = "vi",
                  now: datetime | None = None) -> Report:
     """All sections for `period`, with statuses from the policy version in effect at the period's end."""
-    if lang not in ("vi", "en"):
+    if lang not in LANGS:
         raise ReportError(f"--lang {lang!r}: expected vi or en")
     p = Period.parse(period, catalog.province.timezone) if isinstance(period, str) else period
     now = now or datetime.now(UTC)

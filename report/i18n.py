@@ -1,8 +1,10 @@
-"""Report labels in Vietnamese (first) and English."""
+"""The report's labels in Vietnamese (first) and English: data for the kernel's dvcops.i18n.Messages."""
 
 from __future__ import annotations
 
-LABELS: dict[str, tuple[str, str]] = {
+from dvcops.i18n import Messages
+
+LABELS = Messages({
     "title": ("Báo cáo tình hình cung cấp dịch vụ công trực tuyến", "Report on online public services"),
     "to": ("Kính gửi", "To"),
     "period": ("Kỳ báo cáo", "Period"),
@@ -84,19 +86,21 @@ LABELS: dict[str, tuple[str, str]] = {
     "not_measured": ("chưa đo", "not measured"),
     "incident_note": ("Phát hiện nghiêm trọng là sự cố phải báo cáo trong {days} ngày kể từ khi phát hiện.",
                       "A critical finding is an incident to be reported within {days} days of detection."),
-}
+    "end_exclusive": ("không bao gồm ngày cuối", "end exclusive"),
+    "points": ("điểm %", "pts"),
+    "by_month": ("theo tháng", "by month"),
+})
 
-LEVEL_LABELS = {
+LEVEL_LABELS = Messages({
     "1": ("Mức độ 1", "Level 1"), "2": ("Mức độ 2", "Level 2"), "3": ("Mức độ 3", "Level 3"),
     "4": ("Mức độ 4", "Level 4"), "toan-trinh": ("Toàn trình", "Fully online"),
     "mot-phan": ("Một phần", "Partly online"),
-}
-SEVERITY_LABELS = {
+})
+SEVERITY_LABELS = Messages({
     "critical": ("Nghiêm trọng", "Critical"), "high": ("Cao", "High"), "medium": ("Trung bình", "Medium"),
     "low": ("Thấp", "Low"), "info": ("Thông tin", "Info"),
-}
+})
 
 
-def label(key: str, lang: str, table: dict[str, tuple[str, str]] = LABELS) -> str:
-    vi, en = table.get(key, (key, key))
-    return vi if lang == "vi" else en
+def label(key: str, lang: str) -> str:
+    return LABELS(key, lang)

@@ -47,12 +47,11 @@ def render(report: Report, fmt: str = "html") -> str:
     lang = report.meta.lang
     env = _env(autoescape=fmt == "html")
     template = env.get_template("report.html.j2" if fmt == "html" else "report.md.j2")
-    idx = 0 if lang == "vi" else 1
     return template.render(
         r=report, lang=lang,
         t=lambda key: label(key, lang),
-        level=lambda lv: LEVEL_LABELS.get(lv, (lv, lv))[idx],
-        severity=lambda s: SEVERITY_LABELS.get(s, (s, s))[idx],
+        level=lambda lv: LEVEL_LABELS.get_text(lv, lang),
+        severity=lambda s: SEVERITY_LABELS.get_text(s, lang),
         pct=lambda x, d=2: fmt_percent(x, d, lang),
         num=lambda x, d=0: fmt_number(x, d, lang),
         date=lambda d: fmt_date(d, lang),

@@ -33,10 +33,9 @@ def roadmap_section(catalog: Catalog, year: int, t: Thresholds, lang: str,
         rate_status = "green"
     else:
         rate_status = "amber" if online_rate >= rate_target - t.online_rate_amber_gap else "red"
-    idx = 0 if lang == "vi" else 1
     return Roadmap(
         year=year, target_year=target_year,
-        per_level=[RoadmapLevel(level=lv, label=LEVEL_LABELS[lv][idx], count=n) for lv, n in per_level.items()],
+        per_level=[RoadmapLevel(level=lv, label=LEVEL_LABELS(lv, lang), count=n) for lv, n in per_level.items()],
         level3=old["3"], level3_target=target.level3 if target else None,
         level3_status=count_status(old["3"], target.level3 if target else None, t),
         level4=old["4"], level4_target=target.level4 if target else None,

@@ -66,7 +66,7 @@ def satisfaction_section(catalog: Catalog, db: stats.SurveyDatabase, period: Per
     for ins in instruments.instruments:
         for lv in ins.levels:
             level_names.setdefault(lv.id, lv.label(lang))
-    factor_names = {fid: (f.vi if lang == "vi" else f.en) for fid, f in instruments.factors.items()}
+    factor_names = {fid: f.get(lang) for fid, f in instruments.factors.items()}
     service_names = {s.id: s.name for s in catalog.services}
     agency_names = {a.id: a.name for a in catalog.agencies}
     trend = [TrendPoint(label=m.month, ratings=m.ratings, ratio_766=m.ratio_766)

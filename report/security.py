@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from drills.compliance import SecurityStatus
 from dvcops.catalog import Catalog
+from dvcops.i18n import pick
 from report.model import FindingRow, Security, SystemRow, WaiverRow
 
 SHOWN_SEVERITIES = ("critical", "high", "medium")
@@ -36,9 +37,9 @@ def security_section(catalog: Catalog, status: SecurityStatus, lang: str) -> Sec
         systems_drill_ok=sum(s.drill_ok for s in systems), systems_check_ok=sum(s.check_ok for s in systems),
         open_findings={sev: len(items) for sev, items in status.open_findings.items()},
         top_findings=[FindingRow(id=f.id, host=f.host, system=f.system, severity=f.severity,
-                                 title=f.title if lang == "vi" else f.title_en,
+                                 title=pick(f.title, f.title_en, lang),
                                  first_seen=f.first_seen.astimezone(tz),
-                                 remediation=f.remediation if lang == "vi" else f.remediation_en)
+                                 remediation=pick(f.remediation, f.remediation_en, lang))
                       for f in findings if f.severity in SHOWN_SEVERITIES][:TOP_FINDINGS],
         waivers_expiring=[WaiverRow(finding_id=w.finding_id, approver=w.approver, justification=w.justification,
                                     expires=w.expires.astimezone(tz)) for w in status.waivers_expiring],

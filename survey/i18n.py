@@ -1,4 +1,4 @@
-"""User-facing strings, Vietnamese first with English available (`?lang=en`).
+"""User-facing strings, Vietnamese first with English available (`?lang=en`): data for dvcops.i18n.Messages.
 
 Field-error messages are keyed by the `type` of a FieldError so the JSON API (English) and the
 citizen form (the reader's language) say the same thing.
@@ -8,109 +8,95 @@ from __future__ import annotations
 
 from typing import Any
 
-LANGS = ("vi", "en")
+from dvcops.i18n import Messages
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "unknown_service": {
-        "vi": "Không có dịch vụ “{value}” trong danh mục.",
-        "en": "unknown service {value!r}: use an id from GET /api/v1/services",
-    },
-    "unknown_instrument": {
-        "vi": "Không có bộ câu hỏi “{value}”.",
-        "en": "unknown instrument {value!r}: expected one of {expected}",
-    },
-    "unknown_question": {
-        "vi": "Bộ câu hỏi không có câu “{value}”.",
-        "en": "unknown question {value!r} for instrument {instrument!r}: expected one of {expected}",
-    },
-    "unknown_level": {
-        "vi": "Mức đánh giá “{value}” không hợp lệ.",
-        "en": "unknown level {value!r}: expected one of {expected}",
-    },
-    "missing_answer": {
-        "vi": "Vui lòng chọn một mức đánh giá cho câu hỏi này.",
-        "en": "question {question!r} needs an answer: one of {expected}",
-    },
-    "survey_closed": {
-        "vi": "Khảo sát cho dịch vụ này hiện không mở ({window}).",
-        "en": "the survey for service {value!r} is closed on {day} (window {window})",
-    },
-    "dossier_code": {
-        "vi": "Mã hồ sơ gồm chữ, số và các dấu . - _ /, tối đa 64 ký tự (ví dụ H26.10-250601-0001).",
-        "en": "a dossier code is 1-64 letters, digits and . - _ / (e.g. H26.10-250601-0001)",
-    },
-    "duplicate": {
-        "vi": "Hồ sơ này đã được đánh giá. Mỗi hồ sơ chỉ được đánh giá một lần.",
-        "en": "this dossier has already been rated (one rating per dossier)",
-    },
-    "comment_too_long": {
-        "vi": "Ý kiến tối đa 2.000 ký tự.",
-        "en": "a comment is at most 2,000 characters",
-    },
-    "required": {"vi": "Vui lòng điền mục này.", "en": "this field is required"},
-    "schema": {"vi": "Giá trị không hợp lệ: {msg}", "en": "{msg}"},
-    "invalid": {"vi": "Giá trị không hợp lệ.", "en": "invalid value"},
-    "csrf": {
-        "vi": "Phiên làm việc đã hết hạn. Vui lòng chọn lại và gửi lần nữa.",
-        "en": "Your session expired. Please make your choices again and resubmit.",
-    },
-}
+MESSAGES = Messages({
+    "unknown_service": (
+        "Không có dịch vụ “{value}” trong danh mục.",
+        "unknown service {value!r}: use an id from GET /api/v1/services",
+    ),
+    "unknown_instrument": (
+        "Không có bộ câu hỏi “{value}”.",
+        "unknown instrument {value!r}: expected one of {expected}",
+    ),
+    "unknown_question": (
+        "Bộ câu hỏi không có câu “{value}”.",
+        "unknown question {value!r} for instrument {instrument!r}: expected one of {expected}",
+    ),
+    "unknown_level": (
+        "Mức đánh giá “{value}” không hợp lệ.",
+        "unknown level {value!r}: expected one of {expected}",
+    ),
+    "missing_answer": (
+        "Vui lòng chọn một mức đánh giá cho câu hỏi này.",
+        "question {question!r} needs an answer: one of {expected}",
+    ),
+    "survey_closed": (
+        "Khảo sát cho dịch vụ này hiện không mở ({window}).",
+        "the survey for service {value!r} is closed on {day} (window {window})",
+    ),
+    "dossier_code": (
+        "Mã hồ sơ gồm chữ, số và các dấu . - _ /, tối đa 64 ký tự (ví dụ H26.10-250601-0001).",
+        "a dossier code is 1-64 letters, digits and . - _ / (e.g. H26.10-250601-0001)",
+    ),
+    "duplicate": (
+        "Hồ sơ này đã được đánh giá. Mỗi hồ sơ chỉ được đánh giá một lần.",
+        "this dossier has already been rated (one rating per dossier)",
+    ),
+    "comment_too_long": (
+        "Ý kiến tối đa 2.000 ký tự.",
+        "a comment is at most 2,000 characters",
+    ),
+    "required": (
+        "Vui lòng điền mục này.",
+        "this field is required",
+    ),
+    "schema": (
+        "Giá trị không hợp lệ: {msg}",
+        "{msg}",
+    ),
+    "invalid": (
+        "Giá trị không hợp lệ.",
+        "invalid value",
+    ),
+    "csrf": (
+        "Phiên làm việc đã hết hạn. Vui lòng chọn lại và gửi lần nữa.",
+        "Your session expired. Please make your choices again and resubmit.",
+    ),
+})
+"""Field errors, by FieldError.type."""
 
-TEXTS: dict[str, dict[str, str]] = {
-    "vi": {
-        "title": "Đánh giá mức độ hài lòng",
-        "intro": "Ý kiến của ông/bà giúp cơ quan nhà nước phục vụ tốt hơn. Đánh giá là ẩn danh: "
-        "chúng tôi không lưu địa chỉ IP, và mã hồ sơ chỉ được lưu dưới dạng mã băm.",
-        "other_lang": "English",
-        "service": "Dịch vụ công",
-        "service_hint": "Chọn thủ tục ông/bà đã thực hiện.",
-        "choose": "— Chọn dịch vụ —",
-        "dossier": "Mã hồ sơ",
-        "dossier_hint": "In trên giấy tiếp nhận hồ sơ và hẹn trả kết quả.",
-        "comment": "Ý kiến khác (không bắt buộc)",
-        "comment_hint": "Tối đa 2.000 ký tự. Xin đừng ghi thông tin cá nhân.",
-        "submit": "Gửi đánh giá",
-        "errors_title": "Có lỗi cần sửa",
-        "thanks_title": "Cảm ơn ông/bà đã đánh giá",
-        "thanks_body": "Đánh giá của ông/bà đã được ghi nhận.",
-        "receipt": "Mã biên nhận",
-        "again": "Đánh giá hồ sơ khác",
-        "closed_title": "Khảo sát đang đóng",
-        "not_found": "Không tìm thấy dịch vụ này.",
-        "too_many": "Ông/bà gửi quá nhanh. Vui lòng thử lại sau {seconds} giây.",
-        "agency": "Cơ quan",
-    },
-    "en": {
-        "title": "Satisfaction survey",
-        "intro": "Your opinion helps public agencies serve you better. Ratings are anonymous: we store no IP "
-        "address, and the dossier code only as a keyed hash.",
-        "other_lang": "Tiếng Việt",
-        "service": "Public service",
-        "service_hint": "Choose the procedure you went through.",
-        "choose": "— Choose a service —",
-        "dossier": "Dossier code",
-        "dossier_hint": "Printed on the dossier receipt and appointment slip.",
-        "comment": "Other comments (optional)",
-        "comment_hint": "At most 2,000 characters. Please do not write personal details.",
-        "submit": "Send rating",
-        "errors_title": "There is a problem",
-        "thanks_title": "Thank you for your rating",
-        "thanks_body": "Your rating has been recorded.",
-        "receipt": "Receipt number",
-        "again": "Rate another dossier",
-        "closed_title": "The survey is closed",
-        "not_found": "This service does not exist.",
-        "too_many": "Too many ratings from your connection. Please try again in {seconds} seconds.",
-        "agency": "Agency",
-    },
-}
-
-
-def lang_of(value: str | None) -> str:
-    """The page language: English only when asked for, Vietnamese otherwise."""
-    return "en" if value == "en" else "vi"
+TEXTS = Messages({
+    "title": ("Đánh giá mức độ hài lòng", "Satisfaction survey"),
+    "intro": ("Ý kiến của ông/bà giúp cơ quan nhà nước phục vụ tốt hơn. Đánh giá là ẩn danh: "
+              "chúng tôi không lưu địa chỉ IP, và mã hồ sơ chỉ được lưu dưới dạng mã băm.",
+              "Your opinion helps public agencies serve you better. Ratings are anonymous: we store no IP "
+              "address, and the dossier code only as a keyed hash."),
+    "other_lang": ("English", "Tiếng Việt"),
+    "service": ("Dịch vụ công", "Public service"),
+    "service_hint": ("Chọn thủ tục ông/bà đã thực hiện.", "Choose the procedure you went through."),
+    "choose": ("— Chọn dịch vụ —", "— Choose a service —"),
+    "dossier": ("Mã hồ sơ", "Dossier code"),
+    "dossier_hint": ("In trên giấy tiếp nhận hồ sơ và hẹn trả kết quả.",
+                     "Printed on the dossier receipt and appointment slip."),
+    "comment": ("Ý kiến khác (không bắt buộc)", "Other comments (optional)"),
+    "comment_hint": ("Tối đa 2.000 ký tự. Xin đừng ghi thông tin cá nhân.",
+                     "At most 2,000 characters. Please do not write personal details."),
+    "submit": ("Gửi đánh giá", "Send rating"),
+    "errors_title": ("Có lỗi cần sửa", "There is a problem"),
+    "thanks_title": ("Cảm ơn ông/bà đã đánh giá", "Thank you for your rating"),
+    "thanks_body": ("Đánh giá của ông/bà đã được ghi nhận.", "Your rating has been recorded."),
+    "receipt": ("Mã biên nhận", "Receipt number"),
+    "again": ("Đánh giá hồ sơ khác", "Rate another dossier"),
+    "closed_title": ("Khảo sát đang đóng", "The survey is closed"),
+    "not_found": ("Không tìm thấy dịch vụ này.", "This service does not exist."),
+    "too_many": ("Ông/bà gửi quá nhanh. Vui lòng thử lại sau {seconds} giây.",
+                 "Too many ratings from your connection. Please try again in {seconds} seconds."),
+    "agency": ("Cơ quan", "Agency"),
+})
+"""The citizen form's page texts (templates write `t.title`: see `TEXTS.in_lang`)."""
 
 
 def message(kind: str, lang: str = "en", **params: Any) -> str:
-    texts = MESSAGES.get(kind, MESSAGES["invalid"])
-    return texts[lang_of(lang)].format(**params)
+    """The field error `kind` in `lang` (English by default: the JSON API's); unknown kinds read "invalid"."""
+    return MESSAGES(kind if kind in MESSAGES else "invalid", lang, **params)

@@ -16,6 +16,7 @@ from typing import Annotated, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from dvcops.catalog import Slug
+from dvcops.i18n import pick
 from dvcops.yamlsource import YamlProblem, read_yaml
 from survey.errors import SurveyError
 
@@ -36,7 +37,7 @@ class Text(_Model):
     en: str
 
     def get(self, lang: str) -> str:
-        return self.en if lang == "en" else self.vi
+        return pick(self.vi, self.en, lang)
 
 
 class Level(_Model):
@@ -48,7 +49,7 @@ class Level(_Model):
     """Decision 766 counts a dossier with an answer at this level as rated "không hài lòng"."""
 
     def label(self, lang: str) -> str:
-        return self.en if lang == "en" else self.vi
+        return pick(self.vi, self.en, lang)
 
 
 class Question(_Model):
@@ -58,7 +59,7 @@ class Question(_Model):
     en: str
 
     def text(self, lang: str) -> str:
-        return self.en if lang == "en" else self.vi
+        return pick(self.vi, self.en, lang)
 
 
 class AnswerRow(NamedTuple):

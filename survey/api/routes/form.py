@@ -20,13 +20,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
+from dvcops.i18n import lang_of
 from survey import crud
 from survey.api.deps import context_of, retry_after, writer_of
 from survey.core.context import SurveyContext
 from survey.core.security import csrf_ok, new_csrf_token
 from survey.core.writer import WriterUnavailable
 from survey.errors import FieldError, RatingInvalid
-from survey.i18n import TEXTS, lang_of, message
+from survey.i18n import TEXTS, message
 from survey.instruments import Instrument
 from survey.schemas import RatingCreate, clean_text
 
@@ -48,7 +49,7 @@ HEADERS = {
 def _render(request: Request, name: str, lang: str, status: int = 200, **context: Any) -> HTMLResponse:
     other = "vi" if lang == "en" else "en"
     response = templates.TemplateResponse(request, name, {
-        "lang": lang, "t": TEXTS[lang], "other_lang_url": str(request.url.include_query_params(lang=other)),
+        "lang": lang, "t": TEXTS.in_lang(lang), "other_lang_url": str(request.url.include_query_params(lang=other)),
         **context}, status_code=status, headers=HEADERS)
     return response
 
@@ -95,13 +96,13 @@ def service_form(request: Request, service_id: str, ma_ho_so: str | None = None,
     ctx = context_of(request)
     language = lang_of(lang)
     if service_id not in {s.id for s in ctx.catalog.services}:
-        return _render(request, "message.html", language, 404, title=TEXTS[language]["not_found"], body="")
+        return _render(request, "message.html", language, 404, title=TEXTS("not_found", language), body="")
     window = crud.get_window(ctx.engine, service_id)
     if not crud.window_is_open(window, ctx.today()):
         assert window is not None
         body = message("survey_closed", language, value=service_id, day=ctx.today().isoformat(),
                        window=f"{window.opens_on}..{window.closes_on or ''}")
-        return _render(request, "message.html", language, title=TEXTS[language]["closed_title"], body=body)
+        return _render(request, "message.html", language, title=TEXTS("closed_title", language), body=body)
     return _form(request, ctx, language, service_id=service_id, fixed=True, instrument=_instrument(ctx, bo_cau_hoi),
                  values={"ma_ho_so": clean_text(ma_ho_so or "")[:64]}, errors={}, channel=_channel(kenh))
 
@@ -164,7 +165,7 @@ async def _submit(request: Request, fixed_service: str | None) -> Response:
         return again({"form": message("csrf", lang)}, 403)
     wait = retry_after(request)
     if wait is not None:
-        return again({"form": TEXTS[lang]["too_many"].format(seconds=wait)}, 429, {"Retry-After": str(wait)})
+        return again({"form": TEXTS("too_many", lang, seconds=wait)}, 429, {"Retry-After": str(wait)})
 
     errors: dict[str, str] = {}
     for e in crud.check_answers(instrument, answers)[0]:
