@@ -32,6 +32,7 @@ import yaml
 from dvcops.catalog import parse_catalog
 from dvcops.state import StateDir
 from dvcops.system import require_program, wait_until_answers
+from dvcops.timezone import DEFAULT_TZ
 from lab import Lab, LabSpec
 from probes.settings import ProbeSettings
 
@@ -200,7 +201,7 @@ def annual_query(folder: Path, n_endpoints: int = 500) -> tuple[float, float, fl
     """Generate a year of per-minute history for 500 endpoints; time the 2025 report (best and worst of 3)."""
     from probes.history import EndpointRef, History
 
-    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    tz = ZoneInfo(DEFAULT_TZ)
     rng = random.Random(2025)
     services = [{"id": f"dv-{s}", "name": f"Dịch vụ {s}", "agency": f"so-{s // 10}", "level": "3",
                  "endpoints": [{"url": f"https://dvc.example/{s}/{e}"} for e in range(5)]}

@@ -17,6 +17,7 @@ from drills.findings import FindingsStore, NewFinding
 from drills.policy import Severity
 from dvcops.catalog import load_catalog
 from dvcops.state import StateDir
+from dvcops.timezone import DEFAULT_TZ
 from probes.history import EndpointRef, History
 from report import ReportInputs
 from report.cli import write_report
@@ -24,7 +25,7 @@ from survey import crud, stats
 from survey.instruments import load_instruments
 from survey.schemas import RatingCreate
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+TZ = ZoneInfo(DEFAULT_TZ)
 N_SERVICES, N_AGENCIES, N_RATINGS = 500, 50, 200_000
 
 

@@ -28,6 +28,7 @@ from dvcops.catalog import Catalog, load_catalog
 from dvcops.errors import CatalogError
 from dvcops.i18n import pick
 from dvcops.state import StateDir
+from dvcops.timezone import DEFAULT_TZ
 
 TEMPLATES = Path(__file__).with_name("templates")
 Lang = Literal["vi", "en"]
@@ -180,7 +181,7 @@ def build_report(state: StateDir, run_id: int | None = None, *, catalog: Catalog
         fixed = [_finding(f, lang) for f in store.findings(status="fixed", now=now)
                  if f.fixed_at is not None and run.finished is not None and started <= f.fixed_at <= run.finished]
         legal = policy.legal_at(now.date())
-        tz = ZoneInfo(cat.province.timezone if cat else "Asia/Ho_Chi_Minh")
+        tz = ZoneInfo(cat.province.timezone if cat else DEFAULT_TZ)
         compliance = [_compliance(c) for c in store.compliance(cat, at=now)]
         injected = {e.note.split()[0] for e in events if e.event == "tool-detect" and e.note}
         incidents = [_incident(f, policy.incident.report_within_days, policy.incident.recipients,

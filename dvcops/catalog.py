@@ -30,6 +30,7 @@ from dvcops.addresses import check_resolver
 from dvcops.conditions import Condition, ConditionSyntaxError, parse_condition
 from dvcops.durations import format_duration, parse_duration
 from dvcops.errors import CatalogError
+from dvcops.timezone import DEFAULT_TZ
 from dvcops.yamlsource import (
     SourceMap,
     YamlProblem,
@@ -97,7 +98,7 @@ class Province(_Model):
     name: str
     reviewer: str
     """The department that reviews reports (Sở TT&TT, since 2025 Sở KH&CN): a name from data, never code."""
-    timezone: str = "Asia/Ho_Chi_Minh"
+    timezone: str = DEFAULT_TZ
 
 
 class Defaults(_Model):

@@ -9,9 +9,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from dvcops.errors import DvcopsError
+from dvcops.timezone import DEFAULT_TZ
 
 _LABEL = re.compile(r"^(\d{4})(?:-(?:(\d{2})|Q([1-4])|H([12])))?$")
-DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 
 
 class PeriodError(DvcopsError):

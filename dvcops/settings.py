@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dvcops.timezone import DEFAULT_TZ
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DVCOPS_", extra="ignore")
@@ -13,7 +15,7 @@ class Settings(BaseSettings):
     state: Path = Path(".dvcops")
     """State directory: SQLite files, raw scan XML, verdicts, reports (DVCOPS_STATE)."""
 
-    timezone: str = "Asia/Ho_Chi_Minh"
+    timezone: str = DEFAULT_TZ
     """Province time zone for periods and reports (DVCOPS_TIMEZONE)."""
 
 

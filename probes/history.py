@@ -39,8 +39,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from dvcops.catalog import Catalog, Maintenance
-from dvcops.periods import DEFAULT_TZ, Period
+from dvcops.periods import Period
 from dvcops.state import StateDir
+from dvcops.timezone import DEFAULT_TZ
 from probes import backfill as _backfill
 from probes.errors import ProbeError
 from probes.models import FailureReason, ProbeResult, State
