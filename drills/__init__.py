@@ -15,6 +15,6 @@ A map of the package, in the order a run uses it:
 - `runner.py`     one run end to end; `report.py` the after-action report (HTML and JSON)
 - `policy.py`     severity rules, port classes, compliance intervals per security level, legal references and
                   the incident deadline as versioned data (`policy.yml`): the drills own the compliance rule
-- `messages.py`   finding titles and remediation in Vietnamese and English
-- `db.py`         the SQLite file in the state dir; `yamlfile.py` YAML -> pydantic with file:line errors
+- `messages.py`   finding titles, remediation and report labels in Vietnamese and English (dvcops.i18n)
+- `db.py`         the SQLite file in the state dir: schema and its migrations (dvcops.migrations)
 """

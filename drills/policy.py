@@ -11,8 +11,11 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from drills.errors import DrillError
+from drills.settings import get_drill_settings
+from dvcops.yamlsource import load_model
 
 POLICY_FILE = Path(__file__).with_name("policy.yml")
 
@@ -131,6 +134,12 @@ class Policy(_Model):
         return self.for_level(rule.dmz if zone == "dmz" else rule.other, security_level)
 
 
+def load_policy(path: Path | None = None) -> Policy:
+    """The policy in `path`, else in DVCOPS_DRILL_POLICY, else the shipped policy.yml; a bad file is
+    DrillError lines `file:line: field: message`."""
+    return _read_policy(path or get_drill_settings().policy or POLICY_FILE)
+
+
 @cache
-def load_policy(path: Path = POLICY_FILE) -> Policy:
-    return Policy.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+def _read_policy(path: Path) -> Policy:
+    return load_model(path, Policy, DrillError, "drills policy")

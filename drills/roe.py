@@ -32,11 +32,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from drills.errors import ScopeRefused
+from drills.errors import DrillError, ScopeRefused
 from drills.resolver import parse_resolver
-from drills.yamlfile import load_model
 from dvcops.catalog import Catalog
 from dvcops.durations import parse_duration
+from dvcops.yamlsource import load_model
 
 CHECKS = ("ports", "tls", "headers", "exposure", "content")
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -246,7 +246,7 @@ class RoE(_Model):
 
 
 def load_roe(path: Path | str) -> RoE:
-    roe = load_model(path, RoE, "rules-of-engagement")
+    roe = load_model(path, RoE, DrillError, "rules-of-engagement")
     return roe.model_copy(update={"source": Path(path).resolve()})
 
 

@@ -21,8 +21,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from drills.errors import DrillError
-from drills.yamlfile import load_model
 from dvcops.durations import format_duration, parse_duration
+from dvcops.yamlsource import load_model
 
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -184,7 +184,7 @@ def load_scenario(ref: Path | str) -> Scenario:
         path = SCENARIO_DIR / f"{ref}.yml"
     if not path.exists():
         raise DrillError(f"scenario {str(ref)!r}: no such file, and not a shipped scenario ({', '.join(shipped())})")
-    return load_model(path, Scenario, "scenario")
+    return load_model(path, Scenario, DrillError, "scenario")
 
 
 def scenario_from_json(text: str) -> Scenario:

@@ -1,5 +1,11 @@
 """YAML loading that remembers where each value came from, so errors can say `file:line: path`.
 
+The one way to read a YAML input (catalogue, RoE, scenario, policy, profile, thresholds,
+instruments): `load_model(path, Model, PartError)` reads, NFC-normalises and validates a file into a
+pydantic model and raises the part's error with one `file:line: path: message` line per problem
+(exit 2 through the CLI). `read_source` gives the plain data and its SourceMap for inputs that need
+more than a model.
+
 PyYAML's composer gives every node its line; we build plain Python data and a map from the value's
 path (e.g. ("services", 3, "agency")) to its line. Duplicate mapping keys are errors, not silently
 overwritten as PyYAML would do.
@@ -12,10 +18,10 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 try:  # libyaml is about 10x faster on large catalogues
     from yaml import CSafeLoader as _Loader
@@ -24,7 +30,10 @@ except ImportError:  # pragma: no cover - wheels ship libyaml
 
 from yaml.constructor import SafeConstructor
 
+from dvcops.errors import DvcopsError
+
 Loc = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
 
 
 def format_path(loc: Iterable[str | int]) -> str:
@@ -178,3 +187,41 @@ def validation_problems(exc: ValidationError, smap: SourceMap, prefix: Loc = ())
                 msg = f"{err.get('input')!r}: {msg}"
         out.append((smap.line(loc), smap.error(loc, msg)))
     return sorted(out, key=lambda p: p[0])
+
+
+def read_source(path: Path, error: type[DvcopsError]) -> tuple[Any, SourceMap]:
+    """Plain data and its SourceMap; `error` (the part's DvcopsError) if the file is missing or not YAML."""
+    try:
+        return read_yaml(Path(path))
+    except YamlProblem as p:
+        raise error(*p.lines) from None
+
+
+def parse_source(text: str, filename: str, error: type[DvcopsError]) -> tuple[Any, SourceMap]:
+    """As read_source, for YAML text that did not come from a file (tests, an HTTP upload)."""
+    try:
+        return load_yaml(text, filename)
+    except YamlProblem as p:
+        raise error(*p.lines) from None
+
+
+def validate_model(model: type[M], data: Any, smap: SourceMap, error: type[DvcopsError], what: str = "") -> M:
+    """`data` (NFC-normalised) as `model`; every problem one `file:line: path: message` line of `error`."""
+    if not isinstance(data, dict):
+        hint = f": this is not a {what} file" if what else ""
+        raise error(f"{smap.filename}:1: (top): expected a mapping{hint}")
+    try:
+        return model.model_validate(nfc(data))
+    except ValidationError as exc:
+        raise error(*[line for _, line in validation_problems(exc, smap)]) from None
+
+
+def load_model(path: Path | str, model: type[M], error: type[DvcopsError], what: str = "") -> M:
+    """Read the YAML file at `path` into `model`, raising the part's `error` with one line per problem."""
+    data, smap = read_source(Path(path), error)
+    return validate_model(model, data, smap, error, what)
+
+
+def parse_model(text: str, filename: str, model: type[M], error: type[DvcopsError], what: str = "") -> M:
+    data, smap = parse_source(text, filename, error)
+    return validate_model(model, data, smap, error, what)

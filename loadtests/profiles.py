@@ -17,7 +17,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 from dvcops.durations import format_duration, parse_duration
+from dvcops.yamlsource import parse_source, read_source, validate_model
 from loadtests import yamlinput
+from loadtests.errors import LoadTestError
 
 PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
 MAX_USERS = 5000
@@ -164,14 +166,14 @@ def shipped() -> list[str]:
 def load_profile(name_or_path: str | Path) -> Profile:
     """A shipped profile by name (smoke, normal, peak, soak, spike) or a profile file by path."""
     path = yamlinput.shipped_or_path(name_or_path, PROFILE_DIR, "profile", "profile")
-    data, smap = yamlinput.read(path)
+    data, smap = read_source(path, LoadTestError)
     if isinstance(data, dict) and "name" not in data:
         data = {"name": path.stem, **data}
-    return yamlinput.validate(Profile, data, smap)
+    return validate_model(Profile, data, smap, LoadTestError)
 
 
 def parse_profile(text: str, filename: str = "profile.yml") -> Profile:
-    data, smap = yamlinput.parse(text, filename)
+    data, smap = parse_source(text, filename, LoadTestError)
     if isinstance(data, dict) and "name" not in data:
         data = {"name": Path(filename).stem, **data}
-    return yamlinput.validate(Profile, data, smap)
+    return validate_model(Profile, data, smap, LoadTestError)

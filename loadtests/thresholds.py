@@ -29,7 +29,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from dvcops.durations import parse_duration
-from dvcops.yamlsource import SourceMap, format_path
+from dvcops.yamlsource import SourceMap, format_path, parse_source, read_source
 from loadtests import yamlinput
 from loadtests.errors import LoadTestError
 
@@ -223,12 +223,12 @@ def shipped() -> list[str]:
 def load_thresholds(name_or_path: str | Path) -> list[Threshold]:
     """Thresholds from a shipped file by name (default, peak) or a YAML file by path."""
     path = yamlinput.shipped_or_path(name_or_path, THRESHOLD_DIR, "thresholds", "file")
-    data, smap = yamlinput.read(path)
+    data, smap = read_source(path, LoadTestError)
     return _from_data(data, smap)
 
 
 def parse_thresholds(text: str, filename: str = "thresholds.yml") -> list[Threshold]:
-    data, smap = yamlinput.parse(text, filename)
+    data, smap = parse_source(text, filename, LoadTestError)
     return _from_data(data, smap)
 
 

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel
 
 from dvcops.catalog import Catalog, Host
+from dvcops.yamlsource import read_source
 from playbooks import SITE
 from playbooks.errors import ProvisionError
 
@@ -47,7 +48,7 @@ def host_vars(catalog: Catalog, host: Host) -> dict[str, Any]:
 
 def site_groups(site: Path = SITE) -> list[str]:
     """The groups site.yml's plays target (so the inventory declares them even when empty)."""
-    plays = yaml.safe_load(site.read_text(encoding="utf-8")) or []
+    plays = read_source(site, ProvisionError)[0] or []
     names = {g for p in plays if isinstance(p.get("hosts"), str) for g in p["hosts"].split(":")}
     return sorted(names - {"all"})
 
@@ -108,7 +109,7 @@ def plan(inventory: dict[str, Any], site: Path = SITE) -> list[HostPlan]:
     for g, body in inv["children"].items():
         for h in body.get("hosts") or {}:
             groups_of[h].append(g)
-    plays = yaml.safe_load(site.read_text(encoding="utf-8")) or []
+    plays = read_source(site, ProvisionError)[0] or []
     out = []
     for host, groups in groups_of.items():
         roles: list[str] = []

@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 
 from drills.compliance import security_as_of
 from dvcops.catalog import Catalog
-from dvcops.errors import DvcopsError
 from dvcops.formatting import fmt_number, fmt_percent
 from dvcops.i18n import LANGS
 from dvcops.periods import Period
 from dvcops.state import StateDir
 from probes.history import History
 from report.availability import availability_section, uptime_status
+from report.errors import ReportError
 from report.i18n import label
 from report.model import Availability, Headline, Meta, Report, Roadmap, Satisfaction, Security, Status
 from report.policy import PolicyVersion, Thresholds, policy_for
@@ -28,10 +28,6 @@ from report.roadmap import roadmap_section
 from report.satisfaction import satisfaction_section
 from report.security import security_section
 from survey import stats
-
-
-class ReportError(DvcopsError):
-    pass
 
 
 @dataclass

@@ -8,8 +8,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict
+
+from dvcops.yamlsource import load_model
+from report.errors import ReportError
+from report.settings import get_report_settings
 
 POLICY_FILE = Path(__file__).with_name("policy.yml")
 
@@ -39,10 +42,16 @@ class PolicyVersion(BaseModel):
     deadlines: dict[str, str]
 
 
-def policy_for(day: date, path: Path = POLICY_FILE) -> PolicyVersion:
-    """The newest policy version in effect on `day` (the oldest one if `day` precedes them all)."""
-    versions = sorted((PolicyVersion.model_validate(v) for v in yaml.safe_load(path.read_text("utf-8"))["versions"]),
-                      key=lambda v: v.effective)
+class PolicyFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    versions: list[PolicyVersion]
+
+
+def policy_for(day: date, path: Path | None = None) -> PolicyVersion:
+    """The newest policy version in effect on `day` (the oldest one if `day` precedes them all), from `path`,
+    else DVCOPS_REPORT_POLICY, else the shipped policy.yml; a bad file is ReportError lines `file:line: ...`."""
+    policy = load_model(path or get_report_settings().policy or POLICY_FILE, PolicyFile, ReportError, "report policy")
+    versions = sorted(policy.versions, key=lambda v: v.effective)
     current = versions[0]
     for v in versions:
         if v.effective <= day:

@@ -13,11 +13,11 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dvcops.catalog import Slug
 from dvcops.i18n import pick
-from dvcops.yamlsource import YamlProblem, read_yaml
+from dvcops.yamlsource import load_model
 from survey.errors import SurveyError
 
 DEFAULT_FILE = Path(__file__).with_name("instruments.yml")
@@ -166,16 +166,4 @@ def _default_instruments() -> Instruments:
 
 
 def _load(path: Path) -> Instruments:
-    try:
-        data, smap = read_yaml(path)
-    except YamlProblem as p:
-        raise SurveyError(*p.lines) from None
-    try:
-        return Instruments.model_validate(data)
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors(include_url=False):
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-            msg = "required field is missing" if err["type"] == "missing" else err["msg"]
-            lines.append(smap.error(loc, msg.removeprefix("Value error, ")))
-        raise SurveyError(*lines) from None
+    return load_model(path, Instruments, SurveyError, "instruments")

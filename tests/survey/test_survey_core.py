@@ -100,7 +100,8 @@ instruments:
 """, encoding="utf-8")
     with pytest.raises(SurveyError) as exc:
         load_instruments(path)
-    assert exc.value.lines[0].startswith(f"{path}:12: instruments[0].questions[0].factor: Input should be 'tiep-can'")
+    assert exc.value.lines[0] == (f"{path}:12: instruments[0].questions[0].factor: 'thai-do' is not allowed: "
+                                  "expected 'tiep-can', 'thu-tuc', 'cong-chuc', 'ket-qua' or 'phan-anh'")
     path.write_text(path.read_text(encoding="utf-8").replace("thai-do", "cong-chuc"), encoding="utf-8")
     with pytest.raises(SurveyError) as exc:  # field problems first, then the consistency rules
         load_instruments(path)
