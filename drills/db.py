@@ -1,6 +1,7 @@
-"""The drills SQLite file in the state dir (`<state>/drills/drills.db`): schema and time helpers.
+"""The drills SQLite file in the state dir (`<state>/drills/drills.db`): schema, its migrations, time helpers.
 
-Times are stored as UTC ISO-8601 text with microseconds, so text order is time order.
+Times are stored as UTC ISO-8601 text with microseconds, so text order is time order. The schema is
+versioned (`SCHEMA`, dvcops.migrations): an older file is migrated when opened, a newer one refused.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from drills.errors import DrillError
+from dvcops.migrations import Migration, Schema, migrate
 from dvcops.state import StateDir
 
-SCHEMA = """
+_SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,              -- drill (with a scenario) | check (compliance check)
@@ -64,6 +67,44 @@ CREATE INDEX IF NOT EXISTS run_hosts_system ON run_hosts(system);
 """
 
 
+def _unversioned(conn: sqlite3.Connection) -> int:
+    """The first release kept no version: a file with its tables is version 1, an empty one new."""
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'").fetchone()
+    return 1 if found else 0
+
+
+def _as_of_history(conn: sqlite3.Connection) -> None:
+    """What a read as of a past date needs (issue 15):
+
+    - `runs.recorded_at`: when a run row was entered. A drill held elsewhere and recorded later keeps
+      its exercise date in `started`/`finished`; `recorded_at` says when dvcops learnt of it.
+    - `finding_status`: every change of a finding's status or severity (opened, fixed, reopened,
+      re-rated), so the open findings as of a date do not depend on later runs. An older store gets
+      its history from what its rows hold (opened at first_seen, fixed at fixed_at).
+
+    Idempotent, for files written between this change and the schema's versioning (no user_version yet).
+    """
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    if "recorded_at" not in columns:
+        conn.execute("ALTER TABLE runs ADD COLUMN recorded_at TEXT")
+        conn.execute("UPDATE runs SET recorded_at = started")
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'finding_status'").fetchone():
+        return
+    conn.execute("CREATE TABLE finding_status (finding_id TEXT NOT NULL, at TEXT NOT NULL, "
+                 "status TEXT NOT NULL, severity TEXT NOT NULL)")  # status: open | fixed
+    conn.execute("CREATE INDEX finding_status_by_finding ON finding_status (finding_id, at)")
+    conn.execute("INSERT INTO finding_status SELECT id, first_seen, 'open', severity FROM findings")
+    conn.execute("INSERT INTO finding_status SELECT id, fixed_at, 'fixed', severity FROM findings "
+                 "WHERE status = 'fixed' AND fixed_at IS NOT NULL")
+
+
+SCHEMA = Schema("drills store", migrations=(
+    Migration("the first release's tables: runs, hosts, findings, waivers, timeline, content baseline", _SCHEMA_1),
+    Migration("reads as of a date: runs.recorded_at, finding_status history", apply=_as_of_history),
+), unversioned=_unversioned)
+"""Add a migration at the end for any change to the tables above; never edit a released one."""
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -84,38 +125,16 @@ def db_path(state: StateDir) -> Path:
 
 
 def connect(state: StateDir) -> sqlite3.Connection:
-    conn = sqlite3.connect(db_path(state), timeout=30)
+    path = db_path(state)
+    conn = sqlite3.connect(path, timeout=30)
     conn.row_factory = sqlite3.Row
+    try:
+        migrate(conn, SCHEMA, path, DrillError)
+    except DrillError:
+        conn.close()
+        raise
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")  # with WAL: never corrupt, one fsync per checkpoint, not per commit
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.executescript(SCHEMA)
-    add_as_of_history(conn)
     return conn
 
-
-# ---------------------------------------------------------------------- reads as of a date (issue 15)
-
-def add_as_of_history(conn: sqlite3.Connection) -> None:
-    """What a read as of a past date needs, added to stores written before it (idempotent):
-
-    - `runs.recorded_at`: when a run row was entered. A drill held elsewhere and recorded later keeps
-      its exercise date in `started`/`finished`; `recorded_at` says when dvcops learnt of it.
-    - `finding_status`: every change of a finding's status or severity (opened, fixed, reopened,
-      re-rated), so the open findings as of a date do not depend on later runs. An older store gets
-      its history from what its rows hold (opened at first_seen, fixed at fixed_at).
-    """
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-    if "recorded_at" not in columns:
-        with conn:
-            conn.execute("ALTER TABLE runs ADD COLUMN recorded_at TEXT")
-            conn.execute("UPDATE runs SET recorded_at = started")
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'finding_status'").fetchone():
-        return
-    with conn:
-        conn.execute("CREATE TABLE finding_status (finding_id TEXT NOT NULL, at TEXT NOT NULL, "
-                     "status TEXT NOT NULL, severity TEXT NOT NULL)")  # status: open | fixed
-        conn.execute("CREATE INDEX finding_status_by_finding ON finding_status (finding_id, at)")
-        conn.execute("INSERT INTO finding_status SELECT id, first_seen, 'open', severity FROM findings")
-        conn.execute("INSERT INTO finding_status SELECT id, fixed_at, 'fixed', severity FROM findings "
-                     "WHERE status = 'fixed' AND fixed_at IS NOT NULL")

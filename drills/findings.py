@@ -501,7 +501,7 @@ class FindingsStore:
                     self._status_changed(row["id"], at, "fixed", row["severity"])
 
     def _status_changed(self, fid: str, at: datetime, status: str, severity: str) -> None:
-        """History for reads as of a date (drills.db.add_as_of_history)."""
+        """History for reads as of a date (drills.db.SCHEMA, migration 2)."""
         self.conn.execute("INSERT INTO finding_status (finding_id, at, status, severity) VALUES (?, ?, ?, ?)",
                           (fid, iso(at), status, severity))
 

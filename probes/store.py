@@ -5,6 +5,8 @@ writes). Per endpoint it keeps roll-ups by UTC hour (kept `hourly_days`, 400 by 
 months), by local calendar day and by local calendar month (kept for good: reporting periods are
 whole months, so a year is 12 rows per endpoint), incidents, the latest certificate, and raw
 results for `raw_days`. A period is read from the coarsest roll-ups that fit inside it.
+The schema is versioned (`SCHEMA`, dvcops.migrations): an older file is migrated when opened, a
+newer one refused.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dvcops.migrations import Migration, Schema, migrate
+from probes.errors import ProbeError
 from probes.rollup import BUCKETS, Counts, EndpointPeriod, Outage
 
-SCHEMA_VERSION = "1"
 _B = [f"b{i}" for i in range(len(BUCKETS))]
 _COUNT_COLS = ["attempts", "successes", "unknowns", "maintenance", "lat_count", "lat_sum", "lat_min", "lat_max", *_B]
 
@@ -39,7 +42,7 @@ def _rollup_table(table: str, key: str, what: str) -> str:
 ) WITHOUT ROWID;"""
 
 
-_SCHEMA = f"""
+_SCHEMA_1 = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS endpoints (
     id INTEGER PRIMARY KEY,
@@ -64,6 +67,23 @@ CREATE TABLE IF NOT EXISTS raw (
 );
 CREATE INDEX IF NOT EXISTS raw_by_time ON raw (at);
 """
+
+
+def _unversioned(conn: sqlite3.Connection) -> int:
+    """Files of the first release carry their version in meta('schema') = '1', not in user_version."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() is None:
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    return int(row[0]) if row else 0
+
+
+SCHEMA = Schema("probe history", migrations=(
+    Migration("the first release's tables: endpoints, hourly/daily/monthly roll-ups, incidents, raw results",
+              _SCHEMA_1),
+    Migration("the version lives in PRAGMA user_version alone: drop meta('schema'), which nothing read",
+              "DELETE FROM meta WHERE key = 'schema';"),
+), unversioned=_unversioned)
+"""Add a migration at the end for any change to the tables above; never edit a released one."""
 
 
 def _upsert(table: str, key: str) -> str:
@@ -112,10 +132,13 @@ class SqliteStore:
         self.lock = threading.Lock()
         self.raw_days, self.hourly_days = raw_days, hourly_days
         with self.lock:
+            try:
+                migrate(self.conn, SCHEMA, path, ProbeError)
+            except ProbeError:
+                self.conn.close()
+                raise
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.executescript(_SCHEMA)
-            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('timezone', ?)", (timezone,))
             stored = self.conn.execute("SELECT value FROM meta WHERE key = 'timezone'").fetchone()[0]
             _add_certificate_history(self.conn)
