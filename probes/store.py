@@ -77,9 +77,22 @@ def _unversioned(conn: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
+def _add_certificate_history(conn: sqlite3.Connection) -> None:
+    """`cert_history`: each certificate an endpoint showed, from when it was first seen, so a report as of a
+    past date lists the certificates of that date. Older stores start from their latest certificate.
+    Idempotent, for files written between this change and the schema's versioning (no user_version yet)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cert_history'").fetchone():
+        return
+    conn.execute("CREATE TABLE cert_history (endpoint_id INTEGER NOT NULL, seen_at REAL NOT NULL, "
+                 "expiry REAL NOT NULL, subject TEXT, PRIMARY KEY (endpoint_id, seen_at)) WITHOUT ROWID")
+    conn.execute("INSERT INTO cert_history SELECT id, cert_seen_at, cert_expiry, cert_subject FROM endpoints "
+                 "WHERE cert_expiry IS NOT NULL AND cert_seen_at IS NOT NULL")
+
+
 SCHEMA = Schema("probe history", migrations=(
     Migration("the first release's tables: endpoints, hourly/daily/monthly roll-ups, incidents, raw results",
               _SCHEMA_1),
+    Migration("reads as of a date: cert_history, each certificate an endpoint showed", apply=_add_certificate_history),
     Migration("the version lives in PRAGMA user_version alone: drop meta('schema'), which nothing read",
               "DELETE FROM meta WHERE key = 'schema';"),
 ), unversioned=_unversioned)
@@ -141,7 +154,6 @@ class SqliteStore:
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('timezone', ?)", (timezone,))
             stored = self.conn.execute("SELECT value FROM meta WHERE key = 'timezone'").fetchone()[0]
-            _add_certificate_history(self.conn)
         self.tz = ZoneInfo(stored)
         """Daily rows are local days of the zone the file was created with; it never changes."""
         self._ids: dict[tuple[str, str], int] = {}
@@ -404,17 +416,6 @@ class SqliteStore:
 
 
 # ---------------------------------------------------------------------- reads as of a date (issue 15)
-
-def _add_certificate_history(conn: sqlite3.Connection) -> None:
-    """`cert_history`: each certificate an endpoint showed, from when it was first seen, so a report as of a
-    past date lists the certificates of that date. Older stores start from their latest certificate."""
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cert_history'").fetchone():
-        return
-    conn.execute("CREATE TABLE cert_history (endpoint_id INTEGER NOT NULL, seen_at REAL NOT NULL, "
-                 "expiry REAL NOT NULL, subject TEXT, PRIMARY KEY (endpoint_id, seen_at)) WITHOUT ROWID")
-    conn.execute("INSERT INTO cert_history SELECT id, cert_seen_at, cert_expiry, cert_subject FROM endpoints "
-                 "WHERE cert_expiry IS NOT NULL AND cert_seen_at IS NOT NULL")
-
 
 def _track_certificates(conn: sqlite3.Connection, eid: int, certs: list[Sample]) -> None:
     """Add a cert_history row when the endpoint shows a different certificate than the one last recorded."""

@@ -103,7 +103,11 @@ def test_previous_release_store_is_migrated_with_its_rows(tmp_path: Path, dvcops
         "F-0000abcd", "waived", "Unexpected open port 23/tcp (telnet)")
     assert finding["waiver"]["justification"] == "Máy cũ, thay trong quý 2"
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA.version
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA.version == 2
+    # migration 2 (reads as of a date) derived its history from the old rows
+    assert conn.execute("SELECT recorded_at FROM runs").fetchall() == [("2025-03-10T01:00:00.000000+00:00",)]
+    assert conn.execute("SELECT finding_id, at, status, severity FROM finding_status").fetchall() == [
+        ("F-0000abcd", CHECK_AT, "open", "high")]
     conn.close()
     store = FindingsStore(StateDir(tmp_path / "state"))
     try:

@@ -12,10 +12,11 @@ from pathlib import Path
 from subprocess import CompletedProcess
 from zoneinfo import ZoneInfo
 
+from probes.store import SCHEMA
+
 Cli = Callable[..., CompletedProcess[str]]
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-VERSION = 2
-"""probes.store.SCHEMA.version (not imported: in tests/probes `probes` names this test package)."""
+VERSION = SCHEMA.version
 
 _B = ", ".join(f"b{i} INTEGER NOT NULL" for i in range(12))
 _COUNTS = f"""
@@ -71,6 +72,7 @@ services:
 """
 JUNE = datetime(2025, 6, 1, tzinfo=TZ).timestamp()
 OUTAGE = datetime(2025, 6, 10, 8, tzinfo=TZ).timestamp()
+CERT_EXPIRY = datetime(2025, 9, 1, tzinfo=TZ).timestamp()
 
 
 def _old_store(path: Path) -> None:
@@ -80,8 +82,9 @@ def _old_store(path: Path) -> None:
     conn.executescript(OLD_DDL)
     conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', '1')")
     conn.execute("INSERT OR IGNORE INTO meta VALUES ('timezone', 'Asia/Ho_Chi_Minh')")
-    conn.execute("INSERT INTO endpoints (id, service, agency, level, endpoint, last_at, last_state) "
-                 "VALUES (1, 's1', 'so-a', '3', 'https://s1.example/', ?, 'up')", (JUNE + 30 * 86400 - 60,))
+    conn.execute("INSERT INTO endpoints (id, service, agency, level, endpoint, last_at, last_state, cert_expiry, "
+                 "cert_seen_at, cert_subject) VALUES (1, 's1', 'so-a', '3', 'https://s1.example/', ?, 'up', ?, ?, "
+                 "'CN=s1.example')", (JUNE + 30 * 86400 - 60, CERT_EXPIRY, JUNE + 30 * 86400 - 60))
     counts = (43_200, 43_110, 0, 0, 43_110, 43_110 * 0.05, 0.01, 0.2, *([0] * 3), 43_110, *([0] * 8))
     conn.execute(f"INSERT INTO monthly VALUES (?, 1, {', '.join('?' * len(counts))})", (JUNE, *counts))
     conn.execute('INSERT INTO incidents (endpoint_id, start, "end", last_failure, failures, reason) '
@@ -106,8 +109,11 @@ def test_previous_release_store_is_migrated_with_its_rows(tmp_path: Path, dvcops
     assert s1["downtime_minutes"] == 90
     assert [(i["service"], i["duration_minutes"]) for i in rep["incidents"]] == [("s1", 90)]
     conn = sqlite3.connect(store)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == VERSION
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == VERSION == 3
     assert dict(conn.execute("SELECT key, value FROM meta").fetchall()) == {"timezone": "Asia/Ho_Chi_Minh"}
+    # migration 2 started the certificate history from the certificate the old file knew
+    assert conn.execute("SELECT endpoint_id, expiry, subject FROM cert_history").fetchall() == [
+        (1, CERT_EXPIRY, "CN=s1.example")]
     conn.close()
     again = _uptime(dvcops_cli, catalog)  # a migrated file opens as it is
     assert (again.returncode, json.loads(again.stdout)["services"]) == (0, rep["services"])
@@ -125,6 +131,6 @@ def test_newer_store_is_refused_with_one_line(tmp_path: Path, dvcops_cli: Cli) -
     res = _uptime(dvcops_cli, catalog)
     assert res.returncode == 2
     assert res.stderr.splitlines() == [
-        f"{store.resolve()}: probe history schema version 3 is newer than this dvcops knows (2): it was written "
+        f"{store.resolve()}: probe history schema version 4 is newer than this dvcops knows (3): it was written "
         "by a newer release; upgrade dvcops, or point DVCOPS_STATE at another state directory"]
     assert store.read_bytes() == before
