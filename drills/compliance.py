@@ -20,30 +20,10 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict
 
 from drills.findings import Finding, FindingsStore, SystemCompliance, Waiver
+from drills.messages import COMPLIANCE
 from drills.policy import SEVERITIES, load_policy
 from dvcops.catalog import Catalog
 from dvcops.state import StateDir
-
-_MONTHS = {"vi": "{n} tháng", "en": "{n} months"}
-_BY_LEVEL = {"vi": "thời hạn theo cấp độ ({parts})", "en": "the interval of their level ({parts})"}
-_LEVEL = {"vi": "cấp độ {level}: {n} tháng", "en": "level {level}: {n} months"}
-_NO_LEVEL = {"vi": "chưa xác định", "en": "none"}
-_RULE = {
-    "vi": "Mỗi hệ thống thông tin phải được diễn tập thực chiến trong vòng {drill} và được kiểm tra, đánh giá an "
-          "toàn thông tin trong vòng {check} tính đến cuối kỳ báo cáo (tháng dương lịch; chính sách diễn tập "
-          "phiên bản {version}). Chỉ tiêu tổng hợp chỉ đạt khi mọi hệ thống đều đạt. Các cuộc diễn tập, kiểm tra "
-          "do đơn vị khác tổ chức được ghi nhận kèm số văn bản phê duyệt.",
-    "en": "Each information system must have a live drill within {drill} and a security compliance check within "
-          "{check} up to the end of the period (calendar months; drill policy version {version}). The headline is "
-          "met only when every system meets it. Exercises run by others are counted when recorded with their "
-          "approval reference.",
-}
-_LEGAL_TOPICS = {
-    "security_levels": {"vi": "Bảo đảm an toàn hệ thống thông tin theo cấp độ; kiểm tra, đánh giá định kỳ",
-                        "en": "Information system security by level; periodic compliance checks"},
-    "incidents": {"vi": "Ứng cứu sự cố: báo cáo trong {days} ngày", "en": "Incident response: report within {days} "
-                                                                              "days"},
-}
 
 
 class SecurityStatus(BaseModel):
@@ -82,10 +62,11 @@ class SecurityStatus(BaseModel):
 
     def _interval(self, months: dict[int | None, int], lang: str) -> str:
         if len(set(months.values())) <= 1:
-            return _MONTHS[lang].format(n=next(iter(months.values()), load_policy().compliance.default.drill_months))
-        parts = [_LEVEL[lang].format(level=lv if lv is not None else _NO_LEVEL[lang], n=n)
+            return COMPLIANCE("months", lang, n=next(iter(months.values()),
+                                                     load_policy().compliance.default.drill_months))
+        parts = [COMPLIANCE("level", lang, level=lv if lv is not None else COMPLIANCE("no_level", lang), n=n)
                  for lv, n in sorted(months.items(), key=lambda kv: kv[0] or 0)]
-        return _BY_LEVEL[lang].format(parts="; ".join(parts))
+        return COMPLIANCE("by_level", lang, parts="; ".join(parts))
 
     def drill_interval(self, lang: str) -> str:
         """The drill interval of the systems reported, e.g. "12 tháng", from policy.yml."""
@@ -96,13 +77,13 @@ class SecurityStatus(BaseModel):
 
     def rule_text(self, lang: str) -> str:
         """The methodology sentence for drills and checks, built from the policy data."""
-        return _RULE[lang].format(drill=self.drill_interval(lang), check=self.check_interval(lang),
-                                  version=self.policy_version)
+        return COMPLIANCE("rule", lang, drill=self.drill_interval(lang), check=self.check_interval(lang),
+                          version=self.policy_version)
 
     def legal(self, lang: str) -> list[str]:
         """The legal references in force at `as_of`, with what each governs."""
-        return [f"{self.legal_security_levels} — {_LEGAL_TOPICS['security_levels'][lang]}",
-                f"{self.legal_incidents} — {_LEGAL_TOPICS['incidents'][lang].format(days=self.incident_report_days)}"]
+        return [f"{self.legal_security_levels} — {COMPLIANCE('legal_security_levels', lang)}",
+                f"{self.legal_incidents} — {COMPLIANCE('legal_incidents', lang, days=self.incident_report_days)}"]
 
 
 def security_as_of(state: StateDir, catalog: Catalog, as_of: datetime,

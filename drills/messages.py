@@ -262,6 +262,28 @@ LABELS = Messages({
 """The after-action report's labels (`t("key")` in templates/aar.html.j2)."""
 
 
+COMPLIANCE = Messages({
+    "months": ("{n} tháng", "{n} months"),
+    "by_level": ("thời hạn theo cấp độ ({parts})", "the interval of their level ({parts})"),
+    "level": ("cấp độ {level}: {n} tháng", "level {level}: {n} months"),
+    "no_level": ("chưa xác định", "none"),
+    "rule": (
+        "Mỗi hệ thống thông tin phải được diễn tập thực chiến trong vòng {drill} và được kiểm tra, đánh giá an "
+        "toàn thông tin trong vòng {check} tính đến cuối kỳ báo cáo (tháng dương lịch; chính sách diễn tập "
+        "phiên bản {version}). Chỉ tiêu tổng hợp chỉ đạt khi mọi hệ thống đều đạt. Các cuộc diễn tập, kiểm tra "
+        "do đơn vị khác tổ chức được ghi nhận kèm số văn bản phê duyệt.",
+        "Each information system must have a live drill within {drill} and a security compliance check within "
+        "{check} up to the end of the period (calendar months; drill policy version {version}). The headline is "
+        "met only when every system meets it. Exercises run by others are counted when recorded with their "
+        "approval reference.",
+    ),
+    "legal_security_levels": ("Bảo đảm an toàn hệ thống thông tin theo cấp độ; kiểm tra, đánh giá định kỳ",
+                              "Information system security by level; periodic compliance checks"),
+    "legal_incidents": ("Ứng cứu sự cố: báo cáo trong {days} ngày", "Incident response: report within {days} days"),
+})
+"""The compliance rule's words (drills.compliance): intervals, the methodology sentence, what each law governs."""
+
+
 def texts(rule: str, **params: Any) -> dict[str, str]:
     """title, title_en, remediation, remediation_en for a rule, filled in."""
     title, title_en = FINDINGS.both(f"{rule}.title", **params)

@@ -21,7 +21,7 @@ from dvcops.state import StateDir
 from probes.history import History
 from report.availability import availability_section, uptime_status
 from report.errors import ReportError
-from report.i18n import label
+from report.i18n import METHODOLOGY, label
 from report.model import Availability, Headline, Meta, Report, Roadmap, Satisfaction, Security, Status
 from report.policy import PolicyVersion, Thresholds, policy_for
 from report.roadmap import roadmap_section
@@ -141,29 +141,5 @@ def build_report(catalog: Catalog, period: Period | str, inputs: ReportInputs, l
 
 def _methodology(lang: str) -> list[str]:
     """How availability and satisfaction are computed; the security rule's sentence comes from the drills."""
-    if lang == "vi":
-        return [
-            "Tỷ lệ sẵn sàng = số lần kiểm tra thành công / số lần kiểm tra được tính. Các lần kiểm tra trong khung "
-            "bảo trì đã công bố trong danh mục và các lần mất kết nối của chính hệ thống giám sát không được tính "
-            "vào mẫu số (không bị coi là gián đoạn, cũng không được coi là sẵn sàng).",
-            "Một sự cố bắt đầu ở lần kiểm tra thất bại đầu tiên và kết thúc ở lần kiểm tra thành công kế tiếp; "
-            "thời gian gián đoạn của dịch vụ là tổng thời lượng các sự cố (gộp các điểm truy cập).",
-            "Tỷ lệ hài lòng theo Quyết định 766/QĐ-TTg = (số hồ sơ được đánh giá − số hồ sơ đánh giá "
-            "\"không hài lòng\") / số hồ sơ được đánh giá. Mỗi hồ sơ chỉ được đánh giá một lần; một hồ sơ có bất kỳ "
-            "câu trả lời ở mức \"không hài lòng\" được tính là không hài lòng.",
-            "Mọi số liệu được tính đến cuối kỳ báo cáo: kết quả giám sát, đánh giá của người dân, diễn tập và "
-            "kiểm tra có thời điểm sau cuối kỳ không làm thay đổi báo cáo của kỳ đã kết thúc.",
-        ]
-    return [
-        "Uptime = successful checks / charged checks. Checks inside the catalogue's announced maintenance windows "
-        "and checks made while the monitor itself had no connectivity are left out of the denominator (neither "
-        "down nor up).",
-        "An incident starts at the first failed check and ends at the next successful one; a service's downtime is "
-        "the total length of its incidents (endpoints merged).",
-        "Satisfaction ratio per Decision 766/QĐ-TTg = (rated dossiers − dossiers rated \"not satisfied\") / rated "
-        "dossiers. Each dossier is rated once; a dossier with any answer at a \"not satisfied\" level counts as not "
-        "satisfied.",
-        "Every figure is as of the end of the period: probe results, ratings, drills and checks dated after it do "
-        "not change the report of a closed period.",
-    ]
+    return [label(key, lang) for key in METHODOLOGY]
 

@@ -89,7 +89,38 @@ LABELS = Messages({
     "end_exclusive": ("không bao gồm ngày cuối", "end exclusive"),
     "points": ("điểm %", "pts"),
     "by_month": ("theo tháng", "by month"),
+    "method_uptime": (
+        "Tỷ lệ sẵn sàng = số lần kiểm tra thành công / số lần kiểm tra được tính. Các lần kiểm tra trong khung bảo "
+        "trì đã công bố trong danh mục và các lần mất kết nối của chính hệ thống giám sát không được tính vào mẫu số "
+        "(không bị coi là gián đoạn, cũng không được coi là sẵn sàng).",
+        "Uptime = successful checks / charged checks. Checks inside the catalogue's announced maintenance windows and "
+        "checks made while the monitor itself had no connectivity are left out of the denominator (neither down nor "
+        "up).",
+    ),
+    "method_incidents": (
+        "Một sự cố bắt đầu ở lần kiểm tra thất bại đầu tiên và kết thúc ở lần kiểm tra thành công kế tiếp; thời gian "
+        "gián đoạn của dịch vụ là tổng thời lượng các sự cố (gộp các điểm truy cập).",
+        "An incident starts at the first failed check and ends at the next successful one; a service's downtime is "
+        "the total length of its incidents (endpoints merged).",
+    ),
+    "method_ratio_766": (
+        "Tỷ lệ hài lòng theo Quyết định 766/QĐ-TTg = (số hồ sơ được đánh giá − số hồ sơ đánh giá \"không hài lòng\") "
+        "/ số hồ sơ được đánh giá. Mỗi hồ sơ chỉ được đánh giá một lần; một hồ sơ có bất kỳ câu trả lời ở mức \"không "
+        "hài lòng\" được tính là không hài lòng.",
+        "Satisfaction ratio per Decision 766/QĐ-TTg = (rated dossiers − dossiers rated \"not satisfied\") / rated "
+        "dossiers. Each dossier is rated once; a dossier with any answer at a \"not satisfied\" level counts as not "
+        "satisfied.",
+    ),
+    "method_as_of": (
+        "Mọi số liệu được tính đến cuối kỳ báo cáo: kết quả giám sát, đánh giá của người dân, diễn tập và kiểm tra có "
+        "thời điểm sau cuối kỳ không làm thay đổi báo cáo của kỳ đã kết thúc.",
+        "Every figure is as of the end of the period: probe results, ratings, drills and checks dated after it do not "
+        "change the report of a closed period.",
+    ),
 })
+
+METHODOLOGY = ("method_uptime", "method_incidents", "method_ratio_766", "method_as_of")
+"""The methodology section's paragraphs, in order (the drills add their rule's sentence)."""
 
 LEVEL_LABELS = Messages({
     "1": ("Mức độ 1", "Level 1"), "2": ("Mức độ 2", "Level 2"), "3": ("Mức độ 3", "Level 3"),
