@@ -146,7 +146,7 @@ def test_a_store_of_the_previous_release_gets_its_history(tmp_path: Path) -> Non
     path = tmp_path / "state" / "drills" / "drills.db"
     path.parent.mkdir(parents=True)
     old = sqlite3.connect(path)
-    old.executescript(SCHEMA)
+    old.executescript(SCHEMA.migrations[0].sql)  # the first release's tables, no version
     old.execute("INSERT INTO runs (id, kind, status, started, finished, summary_json) VALUES "
                 "(1, 'check', 'done', '2025-03-01T00:00:00.000000+00:00', '2025-03-01T01:00:00.000000+00:00', '{}')")
     old.execute("INSERT INTO run_hosts VALUES (1, 'web', '127.0.61.10', 'cong-thong-tin', 'dmz', 3)")

@@ -28,6 +28,7 @@ def test_certificates_as_of_the_end_of_a_period(tmp_path: Path) -> None:
     # a store of the previous release had no cert_history: it starts from the endpoint's latest certificate
     conn = sqlite3.connect(path)
     conn.execute("DROP TABLE cert_history")
+    conn.execute("PRAGMA user_version = 1")  # the first release's schema (probes.store.SCHEMA): migrated on open
     conn.commit()
     conn.close()
     with History(path, "Asia/Ho_Chi_Minh") as h:

@@ -24,23 +24,21 @@ def test_bad_report_policy_is_one_line_and_exit_2(tmp_path: Path, dvcops_cli: Cl
     res = dvcops_cli("report", "--catalog", str(CATALOG), "--period", "2025-H1", "--format", "json",
                      "--out", str(tmp_path / "r.json"), env={"DVCOPS_REPORT_POLICY": str(path)})
     assert res.returncode == 2, res.stderr
-    # the 2026-07 version reuses the 2022-10 thresholds (a YAML alias): both point at the one line
-    assert res.stderr.splitlines() == [f"{path}:{line}: versions[{i}].thresholds.satisfaction_green: 'high': "
-                                       "Input should be a valid number, unable to parse string as a number"
-                                       for i in (0, 1)]
+    assert res.stderr.splitlines() == [f"{path}:{line}: versions[0].thresholds.satisfaction_green: 'high': "
+                                       "Input should be a valid number, unable to parse string as a number"]
     assert not (tmp_path / "r.json").exists()
 
 
 def test_missing_field_points_at_its_parent(tmp_path: Path) -> None:
-    text = SHIPPED.replace('  - version: "2026-07"\n    effective: 2026-07-01\n', '  - version: "2026-07"\n')
+    text = SHIPPED.replace('  - version: "2022-10"\n    effective: 2022-10-01\n', '  - version: "2022-10"\n')
     assert text != SHIPPED
     path = tmp_path / "policy.yml"
     path.write_text(text, encoding="utf-8")
-    line = text[:text.index('  - version: "2026-07"')].count("\n") + 1
+    line = text[:text.index('  - version: "2022-10"')].count("\n") + 1
     from report.errors import ReportError
     try:
         policy_for(date(2026, 1, 1), path)
     except ReportError as exc:
-        assert exc.lines == [f"{path}:{line}: versions[1].effective: required field is missing"]
+        assert exc.lines == [f"{path}:{line}: versions[0].effective: required field is missing"]
     else:
         raise AssertionError("a policy version without `effective` was accepted")
