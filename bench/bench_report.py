@@ -21,9 +21,11 @@ from dvcops.timezone import DEFAULT_TZ
 from probes.history import EndpointRef, History
 from report import ReportInputs
 from report.cli import write_report
-from survey import crud, stats
+from survey import stats
+from survey.batch import write_batch
 from survey.instruments import load_instruments
 from survey.schemas import RatingCreate
+from survey.validation import prepare
 
 TZ = ZoneInfo(DEFAULT_TZ)
 N_SERVICES, N_AGENCIES, N_RATINGS = 500, 50, 200_000
@@ -74,11 +76,11 @@ def generate(state: StateDir, catalog_path: Path) -> float:
         rating = RatingCreate(service_id=f"dv-{rng.randrange(N_SERVICES)}", dossier_code=f"BM-{n:07d}",
                               instrument=ins.id, answers=answers,
                               comment="Ý kiến số " + str(n) if n % 50 == 0 else None, channel="web")
-        batch.append(crud.prepare(rating, services, instruments, key, date(2025, 1, 1) + timedelta(days=n % 365)))
+        batch.append(prepare(rating, services, instruments, key, date(2025, 1, 1) + timedelta(days=n % 365)))
         if len(batch) == 5000:
-            crud.write_batch(db.engine, batch)
+            write_batch(db.engine, batch)
             batch = []
-    crud.write_batch(db.engine, batch)
+    write_batch(db.engine, batch)
     db.close()
     store = FindingsStore(state)
     store.record_activity("drill", at=datetime(2025, 3, 1, tzinfo=TZ), hosts=cat.hosts)

@@ -6,7 +6,11 @@ Laid out after fastapi/full-stack-fastapi-template's backend:
   dependencies (context, admin credentials, rate limit).
 - `core/` holds settings (`config.py`), the database (`db.py`), keyed hashes and CSRF tokens
   (`security.py`), the group-commit writer (`writer.py`), the rate limiter and the metrics.
-- `models.py` (tables), `schemas.py` (API models), `crud.py` (validate and write ratings),
-  `instruments.py` + `instruments.yml` (the questionnaires as data), `stats.py` (the read API the
-  DoIC report calls directly against the database).
+- `models.py` (tables), `schemas.py` (API models), `instruments.py` + `instruments.yml` (the
+  questionnaires as data).
+- Writing a rating: `validation.py` (check it against the catalogue and its instrument, derive what
+  is stored), `batch/` (store a batch in one transaction: `rows.py` the row by column name,
+  `sqlite.py` and `postgresql.py` the SQL per database), `windows.py` (when a service's survey is open).
+- Reading: `stats.py` (the read API the DoIC report calls directly against the database), `listing.py`
+  (admins' paged list), `csv_export.py` (every rating as CSV for Excel).
 """

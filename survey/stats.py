@@ -30,13 +30,14 @@ from sqlalchemy import Engine, Float, Integer, Select, case, cast, extract, func
 from dvcops.catalog import Catalog
 from dvcops.periods import Period
 from dvcops.state import StateDir
-from survey import crud
+from survey.batch import write_batch
 from survey.core.config import SurveySettings, load_settings
 from survey.core.db import make_engine, migrate
 from survey.errors import DuplicateRating, FieldError, RatingInvalid
 from survey.instruments import SIPAS_FACTORS, Instruments, load_instruments
 from survey.models import Rating
 from survey.schemas import RatingCreate, RatingReceipt
+from survey.validation import prepare
 
 __all__ = [
     "Breakdown", "Comment", "FactorStats", "Satisfaction", "SatisfactionStats", "SurveyDatabase",
@@ -290,8 +291,8 @@ def record_rating(db: SurveyDatabase, catalog: Catalog, rating: RatingCreate | M
     if rated_on is None:
         rated_on = datetime.now(ZoneInfo(catalog.province.timezone)).date()
     services = {s.id: s for s in catalog.services}
-    item = crud.prepare(rating, services, instruments or load_instruments(), db.key(), rated_on)
-    outcome = crud.write_batch(db.engine, [item])[0]
+    item = prepare(rating, services, instruments or load_instruments(), db.key(), rated_on)
+    outcome = write_batch(db.engine, [item])[0]
     if outcome.status == "duplicate":
         raise DuplicateRating()
     if outcome.status == "closed":

@@ -13,10 +13,10 @@ p99 rose to 300-660 ms.) The connection stays open, so its page cache stays warm
 
 PostgreSQL: every statement waits on the network, and a slow or unreachable database must never stall
 the event loop (and /healthz with it), so the committer talks to it with psycopg's asyncio connection.
-The batch is one statement (crud.PG_BATCH) in autocommit mode: one round trip, one transaction, committed
-durably before it returns. A connection that fails is dropped and the next batch opens a new one; one
-idle for IDLE_CHECK seconds is checked first (a server restart or an idle timeout would otherwise cost a
-batch its answer).
+The batch is one statement (survey/batch/postgresql.py) in autocommit mode: one round trip, one transaction,
+committed durably before it returns. A connection that fails (its batch fails: 503, nothing of it stored) is
+dropped and the next batch opens a new one; one idle for IDLE_CHECK seconds is checked first (a server restart
+or an idle timeout would otherwise cost a batch its answer).
 """
 
 from __future__ import annotations
@@ -31,15 +31,18 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 from sqlalchemy import Connection, Engine
 
-from survey import crud
+from survey.batch import Outcome, stage_batch
+from survey.batch.postgresql import PG_BATCH, postgresql_outcomes, postgresql_params
 from survey.core.db import WriteLock
-from survey.crud import NewRating, Outcome
+from survey.validation import NewRating
 
 log = logging.getLogger("survey.writer")
 IDLE_CHECK = 30.0
 """Seconds after which the PostgreSQL connection is checked before use."""
 CONNECT_TIMEOUT = 10
 """Seconds to reach PostgreSQL: an unreachable server fails the batch, it does not hang it."""
+APPLICATION_NAME = "dvcops-survey-writer"
+"""How the writer's connection shows in pg_stat_activity (unless the database URL sets application_name)."""
 
 
 class Committer(Protocol):
@@ -67,7 +70,7 @@ class SqliteCommitter:
             conn = self._connection()
             transaction = conn.begin()
             try:
-                outcomes = crud.stage_batch(conn, items)
+                outcomes = stage_batch(conn, items)
                 transaction.commit()
             except BaseException:
                 transaction.rollback()
@@ -108,7 +111,7 @@ class PostgresCommitter:
         url = engine.url  # the same server, database and options (e.g. ?options=-csearch_path=...) as the engine
         params: dict[str, str | int | None] = {
             "host": url.host, "port": url.port, "dbname": url.database, "user": url.username,
-            "password": url.password, "connect_timeout": CONNECT_TIMEOUT,
+            "password": url.password, "connect_timeout": CONNECT_TIMEOUT, "application_name": APPLICATION_NAME,
             **{k: v if isinstance(v, str) else v[-1] for k, v in url.query.items()}}
         self._conninfo = make_conninfo("", **{k: v for k, v in params.items() if v is not None})
         self._conn: psycopg.AsyncConnection | None = None
@@ -118,14 +121,14 @@ class PostgresCommitter:
         try:
             conn = await self._connection()
             cursor = conn.cursor()
-            await cursor.execute(crud.PG_BATCH, crud.postgresql_params(items))
+            await cursor.execute(PG_BATCH, postgresql_params(items))
             rows = await cursor.fetchall()
         except BaseException:
             await self.close()
             raise
         finally:
             self._used_at = time.monotonic()
-        return crud.postgresql_outcomes(items, rows)
+        return postgresql_outcomes(items, rows)
 
     async def _connection(self) -> psycopg.AsyncConnection:
         if self._conn is not None and time.monotonic() - self._used_at > IDLE_CHECK:

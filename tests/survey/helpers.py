@@ -20,11 +20,11 @@ import pytest
 import uvicorn
 
 from dvcops.catalog import Catalog
-from survey import crud
 from survey.core.config import SurveySettings, load_settings
 from survey.instruments import load_instruments
 from survey.main import create_app
 from survey.schemas import RatingCreate
+from survey.validation import NewRating, prepare
 from tests.pg import PostgresServer, free_port
 
 PREFIX = "127.0.40"
@@ -95,10 +95,10 @@ class LiveServer:
         return httpx.Client(base_url=self.url, timeout=10, transport=transport, **kw)
 
 
-def new_rating(catalog: Catalog, dossier: str, service: str = "dang-ky-kinh-doanh") -> crud.NewRating:
-    """A rating prepared for crud.write_batch (validated and derived, as the API would)."""
+def new_rating(catalog: Catalog, dossier: str, service: str = "dang-ky-kinh-doanh") -> NewRating:
+    """A rating prepared for survey.batch.write_batch (validated and derived, as the API would)."""
     body = RatingCreate.model_validate({
         "service_id": service, "dossier_code": dossier, "instrument": "3-muc", "channel": "api",
         "answers": {"tiep-can": "rat-hai-long", "thu-tuc": "hai-long", "cong-chuc": "hai-long",
                     "ket-qua": "rat-hai-long", "phan-anh": "khong-hai-long"}})
-    return crud.prepare(body, {s.id: s for s in catalog.services}, load_instruments(), b"k" * 32, date(2026, 11, 22))
+    return prepare(body, {s.id: s for s in catalog.services}, load_instruments(), b"k" * 32, date(2026, 11, 22))

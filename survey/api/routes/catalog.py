@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from survey import crud
 from survey.api.deps import ContextDep
 from survey.core.config import API_V1
 from survey.schemas import InstrumentOut, LevelOut, QuestionOut, ServiceOut, TextOut
+from survey.windows import get_windows, window_is_open
 
 router = APIRouter(prefix=API_V1, tags=["discovery"])
 
@@ -16,12 +16,12 @@ router = APIRouter(prefix=API_V1, tags=["discovery"])
 @router.get("/services", response_model=list[ServiceOut])
 def list_services(ctx: ContextDep, request: Request) -> list[ServiceOut]:
     """Services from the catalogue, whether their survey is open today, and the citizen form's URL."""
-    windows = {w.service_id: w for w in crud.get_windows(ctx.engine)}
+    windows = {w.service_id: w for w in get_windows(ctx.engine)}
     agencies = {a.id: a.name for a in ctx.catalog.agencies}
     today = ctx.today()
     base = str(request.base_url).rstrip("/")
     return [ServiceOut(id=s.id, name=s.name, agency=s.agency, agency_name=agencies.get(s.agency, s.agency),
-                       open=crud.window_is_open(windows.get(s.id), today), window=windows.get(s.id),
+                       open=window_is_open(windows.get(s.id), today), window=windows.get(s.id),
                        form_url=f"{base}/danh-gia/{s.id}") for s in ctx.catalog.services]
 
 

@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from dvcops.i18n import lang_of
-from survey import crud
+from survey import windows
 from survey.api.deps import context_of, retry_after, writer_of
 from survey.core.context import SurveyContext
 from survey.core.security import csrf_ok, new_csrf_token
@@ -30,6 +30,7 @@ from survey.errors import FieldError, RatingInvalid
 from survey.i18n import TEXTS, message
 from survey.instruments import Instrument
 from survey.schemas import RatingCreate, clean_text
+from survey.validation import check_answers, prepare
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(env=jinja2.Environment(
@@ -97,8 +98,8 @@ def service_form(request: Request, service_id: str, ma_ho_so: str | None = None,
     language = lang_of(lang)
     if service_id not in {s.id for s in ctx.catalog.services}:
         return _render(request, "message.html", language, 404, title=TEXTS("not_found", language), body="")
-    window = crud.get_window(ctx.engine, service_id)
-    if not crud.window_is_open(window, ctx.today()):
+    window = windows.get_window(ctx.engine, service_id)
+    if not windows.window_is_open(window, ctx.today()):
         assert window is not None
         body = message("survey_closed", language, value=service_id, day=ctx.today().isoformat(),
                        window=f"{window.opens_on}..{window.closes_on or ''}")
@@ -168,7 +169,7 @@ async def _submit(request: Request, fixed_service: str | None) -> Response:
         return again({"form": TEXTS("too_many", lang, seconds=wait)}, 429, {"Retry-After": str(wait)})
 
     errors: dict[str, str] = {}
-    for e in crud.check_answers(instrument, answers)[0]:
+    for e in check_answers(instrument, answers)[0]:
         errors.setdefault(_field_of(e.loc), e.message(lang))
     try:
         rating = RatingCreate(service_id=service_id, dossier_code=fields.get("ma_ho_so", ""),
@@ -177,7 +178,7 @@ async def _submit(request: Request, fixed_service: str | None) -> Response:
     except ValidationError as exc:
         return again({**_pydantic_errors(exc, lang), **errors}, 422)
     try:
-        item = crud.prepare(rating, ctx.services, ctx.instruments, ctx.key, ctx.today())
+        item = prepare(rating, ctx.services, ctx.instruments, ctx.key, ctx.today())
     except RatingInvalid as exc:
         return again({**{_field_of(e.loc): e.message(lang) for e in reversed(exc.errors)}, **errors}, 422)
     if errors:

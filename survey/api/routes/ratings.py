@@ -11,12 +11,14 @@ from pydantic import ValidationError
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
-from survey import crud
 from survey.api.deps import AdminDep, ContextDep, context_of, enforce_rate_limit, writer_of
 from survey.core.config import API_V1
 from survey.core.writer import WriterUnavailable
+from survey.csv_export import iter_csv
 from survey.errors import FieldError, RatingInvalid
+from survey.listing import list_ratings as ratings_page
 from survey.schemas import Problem, RatingCreate, RatingPage, RatingReceipt, ValidationProblems
+from survey.validation import prepare
 
 router = APIRouter(prefix=API_V1, tags=["ratings"])
 RATING_BODY = {"requestBody": {"required": True, "content": {"application/json": {
@@ -51,7 +53,7 @@ ADMIN_RESPONSES: dict[int | str, dict[str, object]] = {401: {"model": Problem}, 
                413: {"model": Problem, "description": "Request body too large"},
                422: {"model": ValidationProblems, "description": "Invalid rating: every field in error"},
                429: {"model": Problem, "description": "Too many ratings from this address (see Retry-After)"},
-               503: {"model": Problem, "description": "The database is unavailable; retry"}},
+               503: {"model": Problem, "description": "The database is unavailable: the rating was not stored; retry"}},
 )
 async def create_rating(request: Request) -> JSONResponse:
     """Record one rating per dossier. 201 means it is committed durably."""
@@ -60,11 +62,11 @@ async def create_rating(request: Request) -> JSONResponse:
     enforce_rate_limit(request)
     body = await read_rating(request)
     ctx = context_of(request)
-    item = crud.prepare(body, ctx.services, ctx.instruments, ctx.key, ctx.today())
+    item = prepare(body, ctx.services, ctx.instruments, ctx.key, ctx.today())
     try:
         outcome = await writer_of(request).submit(item)
     except WriterUnavailable:
-        raise HTTPException(503, "the ratings database is unavailable: retry later",
+        raise HTTPException(503, "the rating was not stored: the ratings database is unavailable; retry later",
                             headers={"Retry-After": "5"}) from None
     if outcome.status == "duplicate":
         raise HTTPException(409, "this dossier has already been rated (one rating per dossier)")
@@ -98,7 +100,7 @@ class PeakRoute(Route):
 def list_ratings(ctx: ContextDep, _admin: AdminDep, page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
                  per_page: Annotated[int, Query(ge=1, le=500)] = 50) -> RatingPage:
     """Admin: stored ratings, oldest first."""
-    return crud.list_ratings(ctx.engine, page, per_page)
+    return ratings_page(ctx.engine, page, per_page)
 
 
 @router.get(
@@ -110,6 +112,6 @@ def export_ratings(ctx: ContextDep, _admin: AdminDep, lang: Literal["vi", "en"] 
                    delimiter: Literal["comma", "semicolon"] = "comma") -> StreamingResponse:
     """Admin: every rating as CSV (UTF-8 with BOM so Excel shows Vietnamese correctly; `delimiter=semicolon`
     for Excel set to a Vietnamese locale, whose list separator is ';')."""
-    rows = crud.iter_csv(ctx.engine, ctx.catalog, ctx.instruments, lang, "," if delimiter == "comma" else ";")
+    rows = iter_csv(ctx.engine, ctx.catalog, ctx.instruments, lang, "," if delimiter == "comma" else ";")
     return StreamingResponse(rows, media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="danh-gia-hai-long.csv"'})

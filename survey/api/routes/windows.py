@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Response
 
-from survey import crud
+from survey import windows
 from survey.api.deps import AdminDep, ContextDep
 from survey.core.config import API_V1
 from survey.errors import FieldError, RatingInvalid
@@ -19,7 +19,7 @@ ServiceId = Annotated[str, Path(max_length=63)]
 
 @router.get("", response_model=list[WindowOut], responses=ADMIN)
 def list_windows(ctx: ContextDep, _admin: AdminDep) -> list[WindowOut]:
-    return crud.get_windows(ctx.engine)
+    return windows.get_windows(ctx.engine)
 
 
 @router.put("/{service_id}", response_model=WindowOut, responses={**ADMIN, 413: {"model": Problem}})
@@ -33,12 +33,12 @@ def put_window(service_id: ServiceId, window: WindowIn, ctx: ContextDep, _admin:
                                  {"msg": f"closes_on {window.closes_on} is before opens_on {window.opens_on}"}))
     if errors:
         raise RatingInvalid(errors)
-    return crud.set_window(ctx.engine, service_id, window)
+    return windows.set_window(ctx.engine, service_id, window)
 
 
 @router.delete("/{service_id}", status_code=204, responses={**ADMIN, 404: {"model": Problem}})
 def delete_window(service_id: ServiceId, ctx: ContextDep, _admin: AdminDep) -> Response:
     """Remove the window: the service's survey is open again every day."""
-    if not crud.delete_window(ctx.engine, service_id):
+    if not windows.delete_window(ctx.engine, service_id):
         raise HTTPException(404, f"service {service_id!r} has no survey window")
     return Response(status_code=204)
