@@ -61,6 +61,25 @@ class RunOutcome:
         return 1 if self.open else 0
 
 
+@dataclass(frozen=True)
+class RunSetup:
+    """What one run works with, settled before it touches a target: handed to each of its steps."""
+
+    catalog: Catalog
+    roe: RoE
+    scope: Scope
+    plan: DrillPlan
+    store: FindingsStore
+    run_id: int
+    folder: Path
+    """<state>/drills/runs/<run id>: scan.xml and run.json."""
+    scenario: Scenario | None
+    lab: LabLike | None
+    clock: Callable[[], datetime]
+    say: Callable[[str], None]
+    """Progress lines for the operator."""
+
+
 def _clock(now: datetime | None) -> Callable[[], datetime]:
     """Real time, or real time shifted to start at `now` (a run recorded as of another date)."""
     if now is None:
@@ -97,8 +116,10 @@ def run_drill(catalog: Catalog, roe: RoE, state: StateDir, *, scenario: Scenario
     folder = state.folder("drills", "runs", f"{run_id:04d}")
     say(f"run {run_id} ({plan.kind}): {len(plan.hosts)} hosts, {plan.port_count} ports, "
         f"{len(plan.endpoints)} endpoints; RoE {roe.name!r}, approval {roe.approval.reference}")
+    setup = RunSetup(catalog=catalog, roe=roe, scope=scope, plan=plan, store=store, run_id=run_id, folder=folder,
+                     scenario=scenario, lab=lab, clock=clock, say=say)
     try:
-        outcome = _execute(catalog, roe, state, store, scope, plan, run_id, folder, scenario, lab, clock, say)
+        outcome = _execute(setup)
     except DvcopsError as exc:  # nmap failed, the lab refused an action...: the run is recorded as failed
         store.finish_run(run_id, finished=clock(), exit_code=2, summary={"error": exc.lines}, status="error")
         raise
@@ -110,70 +131,68 @@ def run_drill(catalog: Catalog, roe: RoE, state: StateDir, *, scenario: Scenario
     return outcome
 
 
-def _execute(catalog: Catalog, roe: RoE, state: StateDir, store: FindingsStore, scope: Scope, plan: DrillPlan,
-             run_id: int, folder: Path, scenario: Scenario | None, lab: LabLike | None,
-             clock: Callable[[], datetime], say: Callable[[str], None]) -> RunOutcome:
+def _execute(run: RunSetup) -> RunOutcome:
+    """Injects, scan, checks, findings: the run's steps, once its plan and record exist."""
     policy = load_policy()
-    timeline = Timeline(store)
+    timeline = Timeline(run.store)
     injects: list[Event] = []
-    notes = list(plan.warnings)
-    if scenario is not None:
-        injects = perform_injects(scenario, plan, scope, timeline, run_id, lab, clock, say)
+    notes = list(run.plan.warnings)
+    if run.scenario is not None:
+        injects = perform_injects(run, run.scenario, timeline)
 
     found: list[NewFinding] = []
     covered: set[tuple[str, str]] = set()
     scan = diff = None
-    if "ports" in roe.checks:
-        say(f"nmap: {' '.join(plan.nmap_command)}")
-        scan = run_scan([h.address for h in plan.hosts], roe, scope, plan.nmap_arguments, folder / "scan.xml",
-                        plan.privileged)
+    if "ports" in run.roe.checks:
+        run.say(f"nmap: {' '.join(run.plan.nmap_command)}")
+        scan = run_scan([h.address for h in run.plan.hosts], run.roe, run.scope, run.plan.nmap_arguments,
+                        run.folder / "scan.xml", run.plan.privileged)
         notes += [f"nmap: {w}" for w in scan.meta.warnings]
-        found += port_findings(scan, plan.hosts, policy)
-        covered |= {(h.name, "ports") for h in plan.hosts}
-        previous = store.previous_scan(scan.meta.kind, run_id)
+        found += port_findings(scan, run.plan.hosts, policy)
+        covered |= {(h.name, "ports") for h in run.plan.hosts}
+        previous = run.store.previous_scan(scan.meta.kind, run.run_id)
         if previous is not None and previous.scan_xml and Path(previous.scan_xml).exists():
             old = load_scan(previous.scan_xml, previous.started)
-            diff = diff_scans(old, scan, {h.address: h.name for h in plan.hosts}, previous.id)
-        say(f"nmap {scan.meta.nmap_version} {scan.meta.scan_type} scan done in {scan.meta.elapsed:.1f}s"
-            + (f"; {len(diff.changes)} changes since run {diff.previous_run}" if diff else "; no earlier scan to diff"))
+            diff = diff_scans(old, scan, {h.address: h.name for h in run.plan.hosts}, previous.id)
+        since = f"; {len(diff.changes)} changes since run {diff.previous_run}" if diff else "; no earlier scan to diff"
+        run.say(f"nmap {scan.meta.nmap_version} {scan.meta.scan_type} scan done in {scan.meta.elapsed:.1f}s{since}")
 
     checks: ChecksOutcome | None = None
     requests = 0
-    if plan.endpoints:
-        ctx = CheckContext(scope=scope, budget=Budget(roe.rate.http_per_second, roe.rate.max_http_requests),
-                           policy=policy, hosts={h.name: h for h in plan.hosts},
-                           timeout=catalog.defaults.timeout.total_seconds(), ca_file=catalog.ca_path())
-        previous_hashes = {f"{e.origin}/": store.content_hash(f"{e.origin}/") for e in plan.endpoints}
-        checks = run_checks(ctx, plan.endpoints, previous_hashes, clock())
+    if run.plan.endpoints:
+        ctx = CheckContext(scope=run.scope, budget=Budget(run.roe.rate.http_per_second, run.roe.rate.max_http_requests),
+                           policy=policy, hosts={h.name: h for h in run.plan.hosts},
+                           timeout=run.catalog.defaults.timeout.total_seconds(), ca_file=run.catalog.ca_path())
+        previous_hashes = {f"{e.origin}/": run.store.content_hash(f"{e.origin}/") for e in run.plan.endpoints}
+        checks = run_checks(ctx, run.plan.endpoints, previous_hashes, run.clock())
         found += checks.findings
         covered |= checks.covered
         notes += checks.notes
         for r in checks.origins:
             content = r.observations.get("content")
             if content and content.get("keep"):
-                store.set_content_hash(content["url"], content["sha256"], run_id, clock())
+                run.store.set_content_hash(content["url"], content["sha256"], run.run_id, run.clock())
         requests = ctx.budget.used
-        say(f"service checks on {len(plan.endpoints)} endpoints: {requests} connections")
+        run.say(f"service checks on {len(run.plan.endpoints)} endpoints: {requests} connections")
 
-    at = clock()
-    store.record_findings(run_id, found, covered, at)
-    if scenario is not None:
-        injects += tool_detections(scenario, found, timeline, run_id, at)
-    mine = store.findings(run_id=run_id, status=None, now=at)
+    at = run.clock()
+    run.store.record_findings(run.run_id, found, covered, at)
+    if run.scenario is not None:
+        injects += tool_detections(run.scenario, found, timeline, run.run_id, at)
+    mine = run.store.findings(run_id=run.run_id, status=None, now=at)
     open_ = [f for f in mine if f.status == "open" and f.severity != Severity.info]
     waived = [f for f in mine if f.status == "waived"]
-    outcome = RunOutcome(run_id=run_id, kind=plan.kind, plan=plan, folder=folder, scan=scan, diff=diff, found=found,
-                         open=open_, waived=waived, injects=injects, notes=notes)
+    outcome = RunOutcome(run_id=run.run_id, kind=run.plan.kind, plan=run.plan, folder=run.folder, scan=scan, diff=diff,
+                         found=found, open=open_, waived=waived, injects=injects, notes=notes)
     summary = _summary(outcome, mine) | {"http_requests": requests}
-    (folder / "run.json").write_text(json.dumps(_record(outcome, checks, summary), ensure_ascii=False, indent=2,
-                                                default=str), encoding="utf-8")
-    store.finish_run(run_id, finished=clock(), exit_code=outcome.exit_code, summary=summary,
-                     scan_kind=scan.meta.kind if scan else None, scan_xml=scan.meta.xml_path if scan else None)
+    (run.folder / "run.json").write_text(json.dumps(_record(outcome, checks, summary), ensure_ascii=False, indent=2,
+                                                    default=str), encoding="utf-8")
+    run.store.finish_run(run.run_id, finished=run.clock(), exit_code=outcome.exit_code, summary=summary,
+                         scan_kind=scan.meta.kind if scan else None, scan_xml=scan.meta.xml_path if scan else None)
     return outcome
 
 
-def perform_injects(scenario: Scenario, plan: DrillPlan, scope: Scope, timeline: Timeline, run_id: int,
-                    lab: LabLike | None, clock: Callable[[], datetime], say: Callable[[str], None]) -> list[Event]:
+def perform_injects(run: RunSetup, scenario: Scenario, timeline: Timeline) -> list[Event]:
     """Wait for each inject's offset, do its lab action, and record when it happened."""
     start = time.monotonic()
     events = []
@@ -182,14 +201,14 @@ def perform_injects(scenario: Scenario, plan: DrillPlan, scope: Scope, timeline:
         if wait > 0:
             time.sleep(wait)
         note = "manual (red team)"
-        when = clock()  # when the inject starts (the lab action takes a moment)
+        when = run.clock()  # when the inject starts (the lab action takes a moment)
         if inj.action is not None:
-            assert lab is not None
-            scope.guard(plan.planned_host(inj.action.host).address)
-            lab.action(inj.action.action, **inj.action.params())
+            assert run.lab is not None
+            run.scope.guard(run.plan.planned_host(inj.action.host).address)
+            run.lab.action(inj.action.action, **inj.action.params())
             note = inj.action.describe()
-        events.append(timeline.add(run_id, "inject", when, inject_id=inj.id, note=note))
-        say(f"inject {inj.id} at +{inj.at.total_seconds():.0f}s: {note}")
+        events.append(timeline.add(run.run_id, "inject", when, inject_id=inj.id, note=note))
+        run.say(f"inject {inj.id} at +{inj.at.total_seconds():.0f}s: {note}")
     return events
 
 
