@@ -7,7 +7,7 @@ One asyncio loop in a background thread serves:
 - 127.0.31.11:8443  HTTPS with a certificate from the test CA that expired two days ago;
 - 127.0.31.12:8443  HTTPS with a self-signed certificate (no CA vouches for it);
 - 127.0.31.13:8443  HTTPS with a valid certificate from the test CA (for tls:// and chains);
-- 127.0.31.14:9000  a hung server: accepts connections and never says a word;
+- 127.0.31.14:9000  a hung server: accepts connections and never says a word (and counts them);
 - 127.0.31.53:5353  a DNS server (the lab's dnslib one) answering for *.probe.test.
 """
 
@@ -126,15 +126,30 @@ def _app() -> web.Application:
     return app
 
 
-async def _hung(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Accept, read whatever comes, answer nothing; the client's timeout ends it."""
-    try:
-        while await reader.read(4096):
+class HungServer:
+    """Accepts, reads whatever comes, answers nothing; the client's timeout ends it. It counts the connections
+    it holds at once (`peak`, since `reset()`): how many probes were in flight together, seen from the server."""
+
+    def __init__(self) -> None:
+        self.open = 0
+        self.peak = 0
+        self.accepted = 0
+
+    def reset(self) -> None:
+        self.peak, self.accepted = self.open, 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.open += 1
+        self.accepted += 1
+        self.peak = max(self.peak, self.open)
+        try:
+            while await reader.read(4096):
+                pass
+        except ConnectionError:
             pass
-    except ConnectionError:
-        pass
-    finally:
-        writer.close()
+        finally:
+            self.open -= 1
+            writer.close()
 
 
 class ProbeTestServers:
@@ -145,6 +160,7 @@ class ProbeTestServers:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._closers: list[object] = []
+        self.hung = HungServer()
 
     async def _start(self) -> None:
         for address, port, ctx in ((HTTP, 8080, None), (EXPIRED, 8443, self.pki.context(EXPIRED)),
@@ -154,7 +170,7 @@ class ProbeTestServers:
             await runner.setup()
             await web.TCPSite(runner, address, port, ssl_context=ctx, reuse_address=True).start()
             self._closers.append(runner)
-        self._closers.append(await asyncio.start_server(_hung, HUNG, HUNG_PORT, reuse_address=True))
+        self._closers.append(await asyncio.start_server(self.hung.handle, HUNG, HUNG_PORT, reuse_address=True))
         self._closers.append(await start_dns(DNS, DNS_PORT, RECORDS))
 
     async def _stop(self) -> None:
