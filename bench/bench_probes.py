@@ -1,7 +1,8 @@
 """Probes: (a) one cycle over 1,000 lab endpoints, side by side with prometheus-blackbox-exporter
 probing the same 1,000 targets in the same run (CPU seconds from /proc of each process; goal: at
 least blackbox's probes per CPU second); (b) the same cycle with 10 % of targets hung ends within
-the timeout + 1 s; (c) an annual uptime query over 500 endpoints with one year of per-minute
+the timeout + 1 s (the tests assert only that hung targets wait side by side: tests/probes/test_engine.py);
+(c) an annual uptime query over 500 endpoints with one year of per-minute
 history (generated through probes.history) takes <= 1 s.
 
 The lab runs on 127.0.31.x for the benchmark; the hung server, blackbox_exporter and nothing else
