@@ -59,6 +59,10 @@ MESSAGES = Messages({
         "Giá trị không hợp lệ.",
         "invalid value",
     ),
+    "unavailable": (
+        "Hệ thống đang bận, đánh giá chưa được ghi nhận. Vui lòng gửi lại sau ít phút.",
+        "Your rating was not recorded: the system is busy. Please send it again in a few minutes.",
+    ),
     "csrf": (
         "Phiên làm việc đã hết hạn. Vui lòng chọn lại và gửi lần nữa.",
         "Your session expired. Please make your choices again and resubmit.",

@@ -186,7 +186,7 @@ async def _submit(request: Request, fixed_service: str | None) -> Response:
     try:
         outcome = await writer_of(request).submit(item)
     except WriterUnavailable:
-        return again({"form": message("invalid", lang)}, 503, {"Retry-After": "5"})
+        return again({"form": message("unavailable", lang)}, 503, {"Retry-After": "5"})
     if outcome.status == "duplicate":
         return again({"ma_ho_so": message("duplicate", lang)}, 409)
     if outcome.status == "closed":
