@@ -24,6 +24,7 @@ from pydantic import (
     PlainSerializer,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from dvcops.addresses import check_resolver
@@ -49,6 +50,9 @@ LEVEL_EQUIVALENT = {"toan-trinh": "4", "mot-phan": "3"}
 AGENCY_KINDS = ("department", "district", "commune", "province")
 ZONES = ("dmz", "app", "data", "mgmt", "lan")
 ENDPOINT_SCHEMES = ("http", "https", "tcp", "tls", "dns")
+SEVERITIES = ("page", "ticket")
+"""Alert severities the catalogue routes: page (someone acts now, day or night) and ticket (working hours)."""
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -207,6 +211,8 @@ class Service(_Model):
     hosts: list[str] = Field(default_factory=list)
     """Hosts that serve this e-service (optional; ties availability to systems)."""
     endpoints: list[Endpoint] = Field(default_factory=list)
+    draft: bool = False
+    """Imported (e.g. by `dvcops catalog import-blackbox`) and not yet named and owned by a person."""
 
 
 def _address(v: Any) -> str:
@@ -236,6 +242,113 @@ class Host(_Model):
 class Role(_Model):
     ports: list[Port] = Field(default_factory=list)
     description: str | None = None
+
+
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")
+
+
+def _email(v: Any) -> str:
+    if not isinstance(v, str) or not _EMAIL.match(v):
+        raise ValueError(f"{v!r} is not an e-mail address: expected name@domain (e.g. truc-ban@so-khdt.gov.vn)")
+    return v
+
+
+def _webhook(v: Any) -> str:
+    parts = urlsplit(v) if isinstance(v, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{v!r} is not a webhook URL: expected http(s)://host[:port]/path")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ValueError(f"{v!r}: the port must be a number from 1 to 65535") from None
+    return v
+
+
+def _severity(v: Any) -> str:
+    if v not in SEVERITIES:
+        raise ValueError(f"{v!r} is not a severity: expected page or ticket")
+    return str(v)
+
+
+def _clock(v: Any) -> str:
+    if not isinstance(v, str) or not _CLOCK.match(v):
+        raise ValueError(f"{v!r} is not a time of day: expected HH:MM, e.g. 07:30")
+    return v
+
+
+Email = Annotated[str, BeforeValidator(_email)]
+WebhookUrl = Annotated[str, BeforeValidator(_webhook)]
+Severity = Annotated[str, BeforeValidator(_severity)]
+Clock = Annotated[str, BeforeValidator(_clock)]
+
+
+class WorkingHours(_Model):
+    """When ticket-only contacts are notified, in the province's time zone (Mon-Fri 07:30-17:00 by default)."""
+
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    start: Clock = "07:30"
+    end: Clock = "17:00"
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, v: str, info: Any) -> str:
+        start = info.data.get("start")
+        if start is not None and v <= start:
+            raise ValueError(f"{v!r}: working hours must end after they start ({start})")
+        return v
+
+
+class EmailRelay(_Model):
+    """The SMTP relay Alertmanager sends through; its password is a secret (never in the catalogue)."""
+
+    relay: str
+    """host:port, e.g. mail.tinh.gov.vn:587."""
+    sender: Email
+    username: str | None = None
+    require_tls: bool = True
+
+    @field_validator("relay")
+    @classmethod
+    def _host_port(cls, v: str) -> str:
+        host, sep, port = v.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"{v!r} is not a relay: expected host:port, e.g. mail.tinh.gov.vn:587")
+        return v
+
+
+class OnCall(_Model):
+    working_hours: WorkingHours = WorkingHours()
+    email: EmailRelay | None = None
+    operator: Slug | None = None
+    """The agency that runs the data centre: it gets the alerts no agency owns (canary, host down)."""
+
+
+class Contact(_Model):
+    """Who is told when an agency's (or one service's) alerts fire, through which channels, for which severities."""
+
+    name: str
+    agency: Slug | None = None
+    service: Slug | None = None
+    """A service's contacts replace its agency's for that service."""
+    email: list[Email] = Field(default_factory=list)
+    webhooks: list[WebhookUrl] = Field(default_factory=list)
+    """Generic JSON webhooks (Alertmanager's webhook format); chat bots are reached through them."""
+    webhook_secrets: list[Slug] = Field(default_factory=list)
+    """Webhooks whose URL holds a token: the URL is the secret alertmanager_webhook_<name> (never in the catalogue)."""
+    severities: list[Severity] = Field(default_factory=lambda: list(SEVERITIES))
+    hours: Literal["always", "working"] = "always"
+
+    @model_validator(mode="after")
+    def _scope_and_channel(self) -> Contact:
+        if (self.agency is None) == (self.service is None):
+            raise ValueError("give exactly one of agency or service")
+        if not (self.email or self.webhooks or self.webhook_secrets):
+            raise ValueError("give at least one channel: email, webhooks or webhook_secrets")
+        if not self.severities:
+            raise ValueError("severities: give page, ticket or both")
+        return self
 
 
 class Maintenance(_Model):
@@ -308,6 +421,8 @@ class Catalog(_Model):
     maintenance: list[Maintenance] = Field(default_factory=list)
     targets: Targets = Targets()
     loadtest: LoadTestScope = LoadTestScope()
+    oncall: OnCall = OnCall()
+    contacts: list[Contact] = Field(default_factory=list)
 
     # Not part of the file: where it came from, to resolve relative paths (ca_file).
     source: Path | None = Field(default=None, exclude=True)
@@ -352,6 +467,10 @@ class Catalog(_Model):
 
     def maintenance_for(self, service_id: str) -> list[Maintenance]:
         return [m for m in self.maintenance if m.covers(service_id)]
+
+    def contacts_of(self, agency_id: str | None = None, service_id: str | None = None) -> list[Contact]:
+        return [c for c in self.contacts if (agency_id and c.agency == agency_id)
+                or (service_id and c.service == service_id)]
 
     def to_data(self) -> dict[str, Any]:
         """The normalised catalogue as plain JSON-able data."""
@@ -411,6 +530,16 @@ def _reference_problems(data: dict[str, Any], smap: SourceMap) -> list[tuple[int
         for j, sid in enumerate(m.get("services") or []) if isinstance(m.get("services"), list) else []:
             if sid not in services:
                 add(("maintenance", i, "services", j), f"{sid!r} is not a declared service")
+    oncall = data.get("oncall") if isinstance(data.get("oncall"), dict) else {}
+    if oncall.get("operator") is not None and oncall["operator"] not in agencies:
+        add(("oncall", "operator"), f"{oncall['operator']!r} is not a declared agency")
+    for i, c in _items(data, "contacts"):
+        if isinstance(c.get("agency"), str) and c["agency"] not in agencies:
+            add(("contacts", i, "agency"), f"{c['agency']!r} is not a declared agency")
+        if isinstance(c.get("service"), str) and c["service"] not in services:
+            add(("contacts", i, "service"), f"{c['service']!r} is not a declared service")
+        if c.get("email") and not oncall.get("email"):
+            add(("contacts", i, "email"), "e-mail contacts need oncall.email: {relay: host:port, sender: address}")
     return out
 
 
@@ -456,6 +585,6 @@ def _validate_data(data: Any, smap: SourceMap, source: Path | None) -> Catalog:
 
 
 __all__ = [
-    "Agency", "Catalog", "Defaults", "Endpoint", "Host", "Maintenance", "Province", "Role", "Service",
+    "Agency", "Catalog", "Contact", "Defaults", "Endpoint", "OnCall", "SEVERITIES", "Host", "Maintenance", "Province", "Role", "Service",
     "LEVELS", "LEVEL_EQUIVALENT", "load_catalog", "parse_catalog", "format_path",
 ]

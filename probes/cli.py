@@ -25,7 +25,7 @@ from probes.exporter import Exporter
 from probes.history import History, UptimeReport
 from probes.metrics import ProbeMetrics
 from probes.models import ProbeResult
-from probes.rules import rules_yaml
+from probes.rules import DEFAULT_JOB, rules_yaml
 from probes.settings import get_probe_settings
 from probes.targets import targets_from
 
@@ -175,9 +175,10 @@ def serve(catalog: CatalogOpt,
 
 @app.command()
 def rules(catalog: CatalogOpt,
-          out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout")] = None) -> None:
+          out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout")] = None,
+          job: Annotated[str, typer.Option(help="The prober's scrape job in Prometheus")] = DEFAULT_JOB) -> None:
     """Prometheus recording rules and burn-rate alerts per service SLO, plus certificate-expiry alerts."""
-    text = rules_yaml(catalog_from(catalog))
+    text = rules_yaml(catalog_from(catalog), job=job)
     if out is None:
         print(text, end="")
     else:

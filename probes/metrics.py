@@ -11,6 +11,7 @@ dashboards and alerts work, and uptime rolls up per service and agency in PromQL
   `probe_dns_lookup_time_seconds`, `probe_dns_answer_rrs`, `probe_ip_protocol`;
 - counters: `probe_attempts_total`, `probe_failures_total{reason}` (charged failures, reason in a
   fixed set), `probe_excluded_total{cause}` (maintenance, unknown); SLI = failures / (attempts - excluded);
+- `dvcops_probe_canary_success` (only with a canary), which the ProbeCanaryDown alert reads;
 - a histogram of successful attempts' latency, `probe_attempt_duration_seconds`.
 """
 
@@ -48,6 +49,8 @@ class ProbeMetrics:
     def __init__(self, targets: Sequence[Target] = ()) -> None:
         self.series: dict[str, _Series] = {}
         self.reload_successful = 1
+        self.canary_success: bool | None = None
+        """The connectivity canary's last verdict; None when the prober has no canary."""
         self.set_targets(targets)
 
     def set_targets(self, targets: Sequence[Target]) -> None:
@@ -139,6 +142,9 @@ class ProbeMetrics:
             out.append(f"probe_attempt_duration_seconds_count{{{s.labels}}} {cumulative}\n")
         family("dvcops_probe_config_last_reload_successful", "gauge", "1 if the last catalogue (re)load succeeded")
         out.append(f"dvcops_probe_config_last_reload_successful {_num(self.reload_successful)}\n")
+        if self.canary_success is not None:
+            family("dvcops_probe_canary_success", "gauge", "1 if the connectivity canary's last check succeeded")
+            out.append(f"dvcops_probe_canary_success {_num(1 if self.canary_success else 0)}\n")
         family("dvcops_probe_targets", "gauge", "Endpoints being probed")
         out.append(f"dvcops_probe_targets {_num(len(self.series))}\n")
         return "".join(out).encode()

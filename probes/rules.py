@@ -5,7 +5,12 @@ service SLO (the Google SRE workbook / Sloth thresholds), and certificate-expiry
   service, agency and level (maintenance and unknown attempts are not charged).
 - page:   error ratio over 1h and 5m both > 14.4 x budget, or over 6h and 30m both > 6 x budget;
 - ticket: over 1d and 2h both > 3 x budget, or over 3d and 6h both > 1 x budget; budget = 1 - SLO.
-- certificates: < 14 days warning, < 3 days critical (expired ones included).
+- certificates: < 14 days ticket, < 3 days page (expired ones included): the one certificate family.
+- every expression is scoped to the prober's scrape job (`job`), so other exporters' series never match;
+- `for:` is half the shortest window of the alert's pairs (page 2m30s, ticket 1h), so a blip the short
+  window already absorbs does not notify; `scale` divides every window and `for:` (tests only).
+- endpoint down (ticket), the connectivity canary down and a catalogue host down (page, for the operator)
+  come from `availability_rules` and `infrastructure_rules`; Alertmanager's inhibitions use them.
 """
 
 from __future__ import annotations
@@ -15,18 +20,46 @@ from typing import Any
 import yaml
 
 from dvcops.catalog import Catalog
+from dvcops.durations import format_duration, parse_duration
 
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")
 BY = "service, agency, level"
 PAGE = ((14.4, "1h", "5m"), (6.0, "6h", "30m"))
 TICKET = ((3.0, "1d", "2h"), (1.0, "3d", "6h"))
 CERT_WARNING_DAYS, CERT_CRITICAL_DAYS = 14, 3
+DEFAULT_JOB = "dvcops_prober"
+"""The prober's scrape job in the playbook's Prometheus; `--job` when yours differs."""
+NODE_JOB = "node"
+FOR = {"page": "2m30s", "ticket": "1h"}
+"""Half the shortest window of each alert's pairs (5m and 2h)."""
+REASONS_VI = {"dns": "lỗi phân giải tên miền", "connect": "không kết nối được", "tls": "lỗi TLS/chứng chỉ",
+              "timeout": "quá thời gian chờ", "status": "mã trạng thái HTTP không đạt",
+              "body": "nội dung trả về không đạt", "condition": "không đạt điều kiện kiểm tra"}
 
 
-def sli_expr(window: str) -> str:
-    return (f"sum by ({BY}) (rate(probe_failures_total[{window}]))\n/\n"
-            f"(sum by ({BY}) (rate(probe_attempts_total[{window}]))\n"
-            f" - sum by ({BY}) (rate(probe_excluded_total[{window}])))")
+def scaled(duration: str, scale: float = 1) -> str:
+    """A PromQL duration divided by `scale` (1: unchanged); at least 1s."""
+    if scale == 1:
+        return duration
+    return format_duration(max(parse_duration(duration) / scale, parse_duration("1s")))
+
+
+def sli_expr(window: str, job: str = DEFAULT_JOB, scale: float = 1) -> str:
+    rng, sel = scaled(window, scale), f'{{job="{job}"}}'
+    return (f"sum by ({BY}) (rate(probe_failures_total{sel}[{rng}]))\n/\n"
+            f"(sum by ({BY}) (rate(probe_attempts_total{sel}[{rng}]))\n"
+            f" - sum by ({BY}) (rate(probe_excluded_total{sel}[{rng}])))")
+
+
+def reason_template(selector: str, window: str, args: str = "") -> str:
+    """A Prometheus template naming the commonest failure reason over `window`, in Vietnamese and its code.
+
+    `selector` may hold `%s` verbs filled from `args` (template expressions, e.g. `$labels.endpoint`)."""
+    query = f"topk(1, sum by (reason) (increase(probe_failures_total{{{selector}}}[{window}])) > 0)"
+    names = "".join(f'{{{{ else if eq .Labels.reason "{r}" }}}}{vi}' for r, vi in REASONS_VI.items())
+    source = f'printf "{query}" {args} | query' if args else f'query "{query}"'
+    return (f'{{{{ with {source} }}}}{{{{ range . }}}}{{{{ if false }}}}{names}{{{{ end }}}}'
+            '{{ " (" }}{{ .Labels.reason }}{{ ")" }}{{ end }}{{ else }}không rõ (unknown){{ end }}')
 
 
 def _threshold(factor: float, slo: float) -> str:
@@ -41,49 +74,97 @@ def burn_expr(service: str, slo: float, pairs: tuple[tuple[float, str, str], ...
     return "\nor\n".join(parts)
 
 
-def rules(catalog: Catalog) -> dict[str, Any]:
-    """The rule file as data (groups of recording rules and alerts)."""
-    sli = [{"record": f"probe:sli_error:ratio_rate{w}", "expr": sli_expr(w)} for w in WINDOWS]
+def rules(catalog: Catalog, job: str = DEFAULT_JOB, scale: float = 1, node_job: str = NODE_JOB) -> dict[str, Any]:
+    """The rule file as data (groups of recording rules and alerts), scoped to the prober's `job`."""
+    sli = [{"record": f"probe:sli_error:ratio_rate{w}", "expr": sli_expr(w, job, scale)} for w in WINDOWS]
     slo_rules: list[dict[str, Any]] = []
     for s in catalog.services:
         if not s.endpoints:
             continue
         slo = catalog.slo_of(s)
         labels = {"service": s.id, "agency": s.agency}
+        names = {"service_name": s.name, "agency_name": catalog.agency(s.agency).name}
         slo_rules.append({"record": "probe:slo_objective:ratio", "expr": f"vector({slo})", "labels": labels})
+        slo_rules.append({"record": "probe:service_info", "expr": "vector(1)", "labels": {**labels, **names}})
+        why = reason_template(f"job='{job}',service='{s.id}'", scaled("1h", scale))
         for name, severity, pairs, speed in (("ProbeErrorBudgetBurnFast", "page", PAGE, "nhanh"),
                                              ("ProbeErrorBudgetBurnSlow", "ticket", TICKET, "chậm")):
             slo_rules.append({
-                "alert": name, "expr": burn_expr(s.id, slo, pairs),
-                "labels": {**labels, "severity": severity, "slo": str(slo)},
+                "alert": name, "expr": burn_expr(s.id, slo, pairs), "for": scaled(FOR[severity], scale),
+                "labels": {**labels, **names, "severity": severity, "slo": str(slo)},
                 "annotations": {
-                    "summary": f"{s.name}: ngân sách lỗi đang cạn {speed} (SLO {slo:.3%})",
+                    "summary": f"{s.name} ({names['agency_name']}): ngân sách lỗi đang cạn {speed} "
+                               f"(SLO {slo:.3%}), nguyên nhân: {why}",
                     "summary_en": f"{s.name}: error budget burning {'fast' if severity == 'page' else 'slowly'} "
                                   f"(SLO {slo:.3%})",
+                    "reason": why,
                     "description": f"Xem / see probe:sli_error:ratio_rate1h{{service=\"{s.id}\"}} và / and "
                                    "probe_failures_total by reason.",
                 },
             })
-    certs = [
-        {"alert": "ProbeCertificateExpiresSoon",
-         "expr": f"probe_ssl_earliest_cert_expiry - time() < {CERT_WARNING_DAYS} * 86400",
-         "labels": {"severity": "warning"},
-         "annotations": {"summary": "Chứng chỉ của {{ $labels.endpoint }} hết hạn trong "
-                                    "{{ $value | humanizeDuration }}",
-                         "summary_en": "Certificate of {{ $labels.endpoint }} expires in "
-                                       "{{ $value | humanizeDuration }}"}},
-        {"alert": "ProbeCertificateExpiresCritical",
-         "expr": f"probe_ssl_earliest_cert_expiry - time() < {CERT_CRITICAL_DAYS} * 86400",
-         "labels": {"severity": "critical"},
-         "annotations": {"summary": "Chứng chỉ của {{ $labels.endpoint }} sắp hết hạn hoặc đã hết hạn",
-                         "summary_en": "Certificate of {{ $labels.endpoint }} expires within 3 days or has "
-                                       "expired"}},
-    ]
     return {"groups": [
         {"name": "dvcops-probes-sli", "rules": sli},
         {"name": "dvcops-probes-slo", "rules": slo_rules},
-        {"name": "dvcops-probes-certificates", "rules": certs},
+        {"name": "dvcops-probes-certificates", "rules": certificate_rules(job, scale)},
+        {"name": "dvcops-probes-availability", "rules": availability_rules(job, scale)},
+        {"name": "dvcops-infrastructure", "rules": infrastructure_rules(catalog, job, scale, node_job)},
     ]}
+
+
+def certificate_rules(job: str = DEFAULT_JOB, scale: float = 1) -> list[dict[str, Any]]:
+    """The one certificate family: < 14 days a ticket, < 3 days (or expired) a page."""
+    sel = f'{{job="{job}"}}'
+    where = "{{ $labels.endpoint }} ({{ $labels.service }})"
+    return [
+        {"alert": "ProbeCertificateExpiresSoon",
+         "expr": f"probe_ssl_earliest_cert_expiry{sel} - time() < {CERT_WARNING_DAYS} * 86400",
+         "for": scaled("1h", scale), "labels": {"severity": "ticket"},
+         "annotations": {"summary": f"Chứng chỉ của {where} hết hạn trong {{{{ $value | humanizeDuration }}}}",
+                         "summary_en": f"Certificate of {where} expires in {{{{ $value | humanizeDuration }}}}"}},
+        {"alert": "ProbeCertificateExpiresCritical",
+         "expr": f"probe_ssl_earliest_cert_expiry{sel} - time() < {CERT_CRITICAL_DAYS} * 86400",
+         "for": scaled("10m", scale), "labels": {"severity": "page"},
+         "annotations": {"summary": f"Chứng chỉ của {where} sắp hết hạn hoặc đã hết hạn",
+                         "summary_en": f"Certificate of {where} expires within {CERT_CRITICAL_DAYS} days or "
+                                       "has expired"}},
+    ]
+
+
+def availability_rules(job: str = DEFAULT_JOB, scale: float = 1) -> list[dict[str, Any]]:
+    """An endpoint failing every attempt for 5 minutes (a ticket: the burn-rate alerts page), with its reason;
+    the prober's own connectivity canary failing (a page for the operator; it inhibits every endpoint alert)."""
+    why = reason_template(f"job='{job}',endpoint='%s'", scaled("5m", scale), "$labels.endpoint")
+    return [
+        {"alert": "ProbeEndpointDown",
+         "expr": f'(probe_success{{job="{job}"}} == 0)\n* on (service) group_left (service_name, agency_name) '
+                 "probe:service_info",
+         "for": scaled("5m", scale), "labels": {"severity": "ticket"},
+         "annotations": {
+             "summary": "{{ $labels.service_name }} ({{ $labels.agency_name }}): {{ $labels.endpoint }} "
+                        f"không hoạt động, nguyên nhân: {why}",
+             "summary_en": "{{ $labels.service_name }}: {{ $labels.endpoint }} is down",
+             "reason": why}},
+        {"alert": "ProbeCanaryDown", "expr": f'dvcops_probe_canary_success{{job="{job}"}} == 0',
+         "for": scaled("1m", scale), "labels": {"severity": "page", "scope": "prober"},
+         "annotations": {"summary": "Máy thăm dò {{ $labels.instance }} mất kết nối (canary lỗi): các cảnh báo "
+                                    "dịch vụ tạm không gửi",
+                         "summary_en": "Prober {{ $labels.instance }} lost connectivity (canary failing): "
+                                       "service alerts are held back"}},
+    ]
+
+
+def infrastructure_rules(catalog: Catalog, job: str = DEFAULT_JOB, scale: float = 1,
+                         node_job: str = NODE_JOB) -> list[dict[str, Any]]:
+    """A catalogue host whose node_exporter stops answering (a page for the operator; it inhibits its services)."""
+    out: list[dict[str, Any]] = []
+    for h in catalog.hosts:
+        addr = h.address if ":" not in h.address else f"[{h.address}]"
+        out.append({
+            "alert": "ProbeHostDown", "expr": f'up{{job="{node_job}", instance="{addr}:9100"}} == 0',
+            "for": scaled("2m", scale), "labels": {"severity": "page", "host": h.name},
+            "annotations": {"summary": f"Máy chủ {h.name} ({h.address}) không phản hồi",
+                            "summary_en": f"Host {h.name} ({h.address}) is not answering"}})
+    return out
 
 
 class _Dumper(yaml.SafeDumper):
@@ -97,7 +178,8 @@ def _str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
 _Dumper.add_representer(str, _str)
 
 
-def rules_yaml(catalog: Catalog) -> str:
+def rules_yaml(catalog: Catalog, job: str = DEFAULT_JOB, scale: float = 1, node_job: str = NODE_JOB) -> str:
     header = (f"# Prometheus rules for {catalog.province.name}, written by `dvcops probe rules`.\n"
               "# Check with: promtool check rules <this file>\n")
-    return header + yaml.dump(rules(catalog), Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000)
+    data = rules(catalog, job, scale, node_job)
+    return header + yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000)
