@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -19,10 +18,12 @@ from dvcops.cli.common import CatalogOpt, JsonOpt, StateOpt, catalog_from, conso
 from dvcops.formatting import fmt_date, fmt_datetime, fmt_minutes, fmt_number, fmt_percent
 from dvcops.i18n import LANGS, Messages
 from dvcops.periods import Period
+from probes.blackbox import Modules
 from probes.engine import Prober
 from probes.errors import ProbeError
 from probes.exporter import Exporter
 from probes.history import History, UptimeReport
+from probes.logs import setup_logging
 from probes.metrics import ProbeMetrics
 from probes.models import ProbeResult
 from probes.rules import DEFAULT_JOB, rules_yaml
@@ -155,16 +156,22 @@ def serve(catalog: CatalogOpt,
           listen: Annotated[str, typer.Option(help="Address:port for /metrics")] = "127.0.0.1:9115",
           state: StateOpt = None, record: RecordOpt = True, canary: CanaryOpt = None, resolver: ResolverOpt = None,
           concurrency: ConcurrencyOpt = None,
-          duration: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None) -> None:
-    """Probe on each endpoint's interval, serve /metrics (blackbox names), record history; SIGHUP reloads."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s dvcops-probe %(levelname)s %(message)s")
+          duration: Annotated[float | None, typer.Option(help="Stop after this many seconds")] = None,
+          log_format: Annotated[str, typer.Option(help="text or json (one JSON object a line)")] = "text",
+          blackbox_config: Annotated[Path | None, typer.Option(
+              help="blackbox_exporter modules file for /probe?target=&module= (default: http_2xx, tcp_connect, "
+                   "tls_connect)")] = None) -> None:
+    """Probe on each endpoint's interval, serve /metrics (blackbox names), record history; SIGHUP reloads.
+    Every endpoint's up→down and down→up is logged with the reason."""
+    setup_logging(log_format)
     cat = catalog_from(catalog)
+    modules = Modules.load(blackbox_config)
     settings = get_probe_settings(canary=canary, resolver=resolver, concurrency=concurrency)
     history = History.in_state(state_dir(state), cat.province.timezone, raw_days=settings.raw_days,
                                hourly_days=settings.hourly_days) if record else None
 
     async def main() -> None:
-        await Exporter(catalog, settings, history).serve(listen, duration)
+        await Exporter(catalog, settings, history, modules).serve(listen, duration)
 
     try:
         asyncio.run(main())

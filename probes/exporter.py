@@ -1,7 +1,9 @@
 """`dvcops probe serve`: probe on schedule, serve /metrics, record history, reload on SIGHUP.
 
 - `GET /metrics` — blackbox-compatible metrics and counters (probes/metrics.py).
+- `GET /probe?target=…&module=…` — blackbox_exporter's multi-target endpoint (probes/blackbox.py).
 - `GET /-/healthy` — 200 while serving; `POST /-/reload` — the same as SIGHUP.
+- every endpoint's up→down and down→up is logged once, with the reason (probes/logs.py).
 - Results are written to the history file in batches, off the event loop, about once a second.
 - A reload that fails (the catalogue no longer validates) keeps the previous catalogue, logs one
   line and sets `dvcops_probe_config_last_reload_successful` to 0. Counters survive reloads.
@@ -20,9 +22,12 @@ from aiohttp import web
 from dvcops.addresses import parse_address_port
 from dvcops.catalog import load_catalog
 from dvcops.errors import DvcopsError
+from probes.blackbox import Modules
+from probes.blackbox import probe as blackbox_probe
 from probes.engine import Prober
 from probes.errors import ProbeError
 from probes.history import History
+from probes.logs import Transitions
 from probes.metrics import ProbeMetrics
 from probes.models import ProbeResult
 from probes.settings import ProbeSettings
@@ -41,13 +46,16 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 class Exporter:
-    def __init__(self, catalog_path: Path, settings: ProbeSettings, history: History | None) -> None:
+    def __init__(self, catalog_path: Path, settings: ProbeSettings, history: History | None,
+                 modules: Modules | None = None) -> None:
         self.catalog_path = catalog_path
+        self.modules = modules or Modules.load(None)
         catalog = load_catalog(catalog_path)
         self.prober = Prober(targets_from(catalog), settings)
         self.metrics = ProbeMetrics(self.prober.targets)
         self.history = history
         self.pending: list[ProbeResult] = []
+        self.transitions = Transitions()
         self.stop = asyncio.Event()
 
     def reload(self) -> bool:
@@ -61,6 +69,7 @@ class Exporter:
             self.metrics.reload_successful = 0
             return False
         self.metrics.set_targets(targets)
+        self.transitions.forget_except({t.key for t in targets})
         self.metrics.reload_successful = 1
         log.info("catalogue reloaded: %d endpoints", len(targets))
         return True
@@ -68,7 +77,10 @@ class Exporter:
     def on_results(self, pairs: list[tuple[Target, ProbeResult]]) -> None:
         for target, result in pairs:
             self.metrics.observe(result, target)
+            self.transitions.observe(target, result)
             self.pending.append(result)
+        if self.prober.canary is not None:
+            self.metrics.canary_success = self.prober.canary_up
 
     async def flush(self) -> None:
         if self.history is None or not self.pending:
@@ -96,10 +108,20 @@ class Exporter:
             return web.Response(status=200 if ok else 500, text="reloaded\n" if ok else "reload failed\n")
 
         async def index(_: web.Request) -> web.Response:
-            return web.Response(text="dvcops probe exporter: /metrics, /-/healthy, POST /-/reload\n")
+            return web.Response(text="dvcops probe exporter: /metrics, /probe?target=&module=, /-/healthy, "
+                                     "POST /-/reload\n")
+
+        async def probe(request: web.Request) -> web.Response:
+            async with self.prober.slots:
+                status, body = await blackbox_probe(
+                    self.modules, self.prober.env, request.query.get("target"), request.query.get("module"),
+                    request.headers.get("X-Prometheus-Scrape-Timeout-Seconds"))
+            content_type = CONTENT_TYPE if status == 200 else "text/plain; charset=utf-8"
+            return web.Response(status=status, body=body, headers={"Content-Type": content_type})
 
         app.router.add_get("/", index)
         app.router.add_get("/metrics", metrics)
+        app.router.add_get("/probe", probe)
         app.router.add_get("/-/healthy", healthy)
         app.router.add_post("/-/reload", reload)
         return app

@@ -33,6 +33,8 @@ class Target:
     ca_file: str | None = None
     slo: float = 0.995
     maintenance: tuple[Maintenance, ...] = field(default=(), compare=False)
+    keep_body: bool = False
+    """Read the body even without a [BODY] condition (blackbox modules' body regexps)."""
 
     @property
     def key(self) -> str:

@@ -29,7 +29,7 @@ _CHUNK = 64 * 1024
 
 def wants_body(target: Target) -> bool:
     """Only decode and keep the body when a [BODY] condition will read it."""
-    return any(c.placeholder == "BODY" for c in target.conditions)
+    return target.keep_body or any(c.placeholder == "BODY" for c in target.conditions)
 
 
 def _request(url: str, env: CheckEnv) -> bytes:
