@@ -11,7 +11,9 @@ import typer
 from rich.table import Table
 
 from dvcops.catalog import LEVELS, Catalog, load_catalog
+from dvcops.catalog_import import draft_yaml, import_blackbox
 from dvcops.cli.common import JsonOpt, console
+from dvcops.errors import DvcopsError
 
 if TYPE_CHECKING:
     from dvcops.demo import DemoContext
@@ -32,6 +34,29 @@ def check(file: FileArg, as_json: JsonOpt = False) -> None:
         return
     console.print(f"{file}: ok — {len(cat.agencies)} agencies, {len(cat.services)} services, "
                   f"{n_endpoints} endpoints, {len(cat.hosts)} hosts")
+    drafts = [s.id for s in cat.services if s.draft]
+    if drafts:
+        console.print(f"{file}: {len(drafts)} services are imported drafts (draft: true) still to be named and owned "
+                      f"by a person: {', '.join(drafts[:5])}{' …' if len(drafts) > 5 else ''}")
+
+
+@app.command("import-blackbox")
+def import_blackbox_cmd(
+    prometheus: Annotated[Path, typer.Option(help="prometheus.yml with blackbox /probe jobs", show_default=False)],
+    blackbox: Annotated[Path, typer.Option(help="blackbox_exporter's modules file", show_default=False)],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the draft here (not over a file)")] = None,
+) -> None:
+    """Turn an existing Prometheus + blackbox_exporter target list into a catalogue draft (services flagged
+    draft: true, to be named by a person)."""
+    draft = import_blackbox(prometheus, blackbox)
+    text = draft_yaml(draft)
+    if out is None:
+        print(text, end="")
+        return
+    if out.exists():
+        raise DvcopsError(f"--out {out}: already exists; the draft is never written over a file")
+    out.write_text(text, encoding="utf-8")
+    console.print(f"wrote {out}: {len(draft.services)} draft services, {len(draft.notes)} notes to read")
 
 
 def summary(cat: Catalog) -> dict[str, object]:
