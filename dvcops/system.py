@@ -15,6 +15,8 @@ PACKAGES = {
     "nginx": "nginx-light",
     "prometheus": "prometheus",
     "promtool": "prometheus",
+    "prometheus-alertmanager": "prometheus-alertmanager",
+    "amtool": "prometheus-alertmanager",
     "prometheus-blackbox-exporter": "prometheus-blackbox-exporter",
     "chromium": "chromium",
     "chromedriver": "chromium-driver",
