@@ -185,11 +185,13 @@ def success(module: Module, obs: Observed) -> bool:
 def exposition(module: Module, obs: Observed, ok: bool) -> bytes:
     """blackbox's metrics for one probe, unlabelled (Prometheus adds instance and job)."""
     out: list[str] = []
+    declared: set[str] = set()
 
     def gauge(name: str, value: float | int | None, doc: str, labels: str = "") -> None:
         if value is None:
             return
-        if not any(line.startswith(f"# TYPE {name} ") for line in out):
+        if name not in declared:
+            declared.add(name)
             out.append(f"# HELP {name} {doc}\n# TYPE {name} gauge\n")
         out.append(f"{name}{{{labels}}} {_num(value)}\n" if labels else f"{name} {_num(value)}\n")
 

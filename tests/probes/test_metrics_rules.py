@@ -116,39 +116,61 @@ services:
 
 
 def test_alerts_fire_as_designed(tmp_path: Path) -> None:
-    """A service failing every attempt from minute 31 pages (and tickets) by minute 40, not before;
-    a certificate with 10 days left warns but is not critical."""
+    """A service failing every attempt from minute 31 pages by minute 40, not before, and tickets once its
+    `for:` (1h) has passed; the endpoint-down ticket names the reason; a certificate with 10 days left is a
+    ticket but not a page; series of another job never match."""
     cat = parse_catalog(UNIT_CATALOG)
     (tmp_path / "rules.yml").write_text(rules_yaml(cat), encoding="utf-8")
     lv = 'service="dkkd",agency="so-khdt",level="3",endpoint="https://dvc.example/a"'
+    other = 'service="dkkd",agency="so-khdt",level="3",endpoint="https://dvc.example/a",job="other-exporter"'
     page = next(r for r in rules(cat)["groups"][1]["rules"] if r.get("alert") == "ProbeErrorBudgetBurnFast")
     ticket = next(r for r in rules(cat)["groups"][1]["rules"] if r.get("alert") == "ProbeErrorBudgetBurnSlow")
     cert = rules(cat)["groups"][2]["rules"][0]
+    reason = "không kết nối được (connect)"
+    names = {"service_name": "Đăng ký kinh doanh", "agency_name": "Sở Kế hoạch và Đầu tư"}
 
-    def expected(rule: dict[str, object], extra: dict[str, str]) -> dict[str, object]:
-        return {"exp_labels": {**rule["labels"], **extra}, "exp_annotations": rule["annotations"]}  # type: ignore[dict-item]
+    def expected(rule: dict[str, object], speed: str, en: str) -> dict[str, object]:
+        return {"exp_labels": {**rule["labels"], "level": "3"},  # type: ignore[dict-item]
+                "exp_annotations": {
+                    "summary": f"Đăng ký kinh doanh (Sở Kế hoạch và Đầu tư): ngân sách lỗi đang cạn {speed} "
+                               f"(SLO 99.900%), nguyên nhân: {reason}",
+                    "summary_en": f"Đăng ký kinh doanh: error budget burning {en} (SLO 99.900%)",
+                    "reason": reason,
+                    "description": rule["annotations"]["description"]}}  # type: ignore[index]
 
+    job = 'job="dvcops_prober"'
     tests = {"rule_files": ["rules.yml"], "evaluation_interval": "1m", "tests": [{
         "interval": "1m",
         "input_series": [
-            {"series": f"probe_attempts_total{{{lv}}}", "values": "0+60x120"},
-            {"series": f'probe_failures_total{{{lv},reason="connect"}}', "values": "0x30 60+60x89"},
-            {"series": f'probe_excluded_total{{{lv},cause="maintenance"}}', "values": "0x120"},
-            {"series": f'probe_excluded_total{{{lv},cause="unknown"}}', "values": "0x120"},
-            {"series": f"probe_ssl_earliest_cert_expiry{{{lv}}}", "values": f"{10 * 86400}x120"},
+            {"series": f"probe_attempts_total{{{lv},{job}}}", "values": "0+60x120"},
+            {"series": f'probe_failures_total{{{lv},{job},reason="connect"}}', "values": "0x30 60+60x89"},
+            {"series": f'probe_excluded_total{{{lv},{job},cause="maintenance"}}', "values": "0x120"},
+            {"series": f'probe_excluded_total{{{lv},{job},cause="unknown"}}', "values": "0x120"},
+            {"series": f"probe_success{{{lv},{job}}}", "values": "1x30 0x89"},
+            {"series": f"probe_ssl_earliest_cert_expiry{{{lv},{job}}}", "values": f"{10 * 86400}x120"},
+            {"series": f"probe_ssl_earliest_cert_expiry{{{other}}}", "values": "0x120"},
         ],
         "alert_rule_test": [
             {"eval_time": "25m", "alertname": "ProbeErrorBudgetBurnFast", "exp_alerts": []},
             {"eval_time": "40m", "alertname": "ProbeErrorBudgetBurnFast",
-             "exp_alerts": [expected(page, {"level": "3"})]},
-            {"eval_time": "40m", "alertname": "ProbeErrorBudgetBurnSlow",
-             "exp_alerts": [expected(ticket, {"level": "3"})]},
-            {"eval_time": "40m", "alertname": "ProbeCertificateExpiresSoon", "exp_alerts": [{
+             "exp_alerts": [expected(page, "nhanh", "fast")]},
+            {"eval_time": "40m", "alertname": "ProbeErrorBudgetBurnSlow", "exp_alerts": []},
+            {"eval_time": "100m", "alertname": "ProbeErrorBudgetBurnSlow",
+             "exp_alerts": [expected(ticket, "chậm", "slowly")]},
+            {"eval_time": "40m", "alertname": "ProbeEndpointDown", "exp_alerts": [{
+                "exp_labels": {"severity": "ticket", "service": "dkkd", "agency": "so-khdt", "level": "3",
+                               "endpoint": "https://dvc.example/a", "job": "dvcops_prober", **names},
+                "exp_annotations": {
+                    "summary": f"Đăng ký kinh doanh (Sở Kế hoạch và Đầu tư): https://dvc.example/a không hoạt động, "
+                               f"nguyên nhân: {reason}",
+                    "summary_en": "Đăng ký kinh doanh: https://dvc.example/a is down", "reason": reason}}]},
+            {"eval_time": "70m", "alertname": "ProbeCertificateExpiresSoon", "exp_alerts": [{
                 "exp_labels": {**cert["labels"], "service": "dkkd", "agency": "so-khdt", "level": "3",
-                               "endpoint": "https://dvc.example/a"},
-                "exp_annotations": {"summary": "Chứng chỉ của https://dvc.example/a hết hạn trong 9d 23h 20m 0s",
-                                    "summary_en": "Certificate of https://dvc.example/a expires in 9d 23h 20m 0s"}}]},
-            {"eval_time": "40m", "alertname": "ProbeCertificateExpiresCritical", "exp_alerts": []},
+                               "endpoint": "https://dvc.example/a", "job": "dvcops_prober"},
+                "exp_annotations": {
+                    "summary": "Chứng chỉ của https://dvc.example/a (dkkd) hết hạn trong 9d 22h 50m 0s",
+                    "summary_en": "Certificate of https://dvc.example/a (dkkd) expires in 9d 22h 50m 0s"}}]},
+            {"eval_time": "70m", "alertname": "ProbeCertificateExpiresCritical", "exp_alerts": []},
         ],
     }]}
     (tmp_path / "tests.yml").write_text(yaml.safe_dump(tests, allow_unicode=True), encoding="utf-8")
@@ -166,3 +188,12 @@ def test_dashboard_uses_only_series_that_exist(exposition: str) -> None:
     used = {m for e in exprs for m in re.findall(r"\b(probe[a-z_:0-9]*)", e)}
     assert used and used <= exported | recorded, used - exported - recorded
     assert len({p["id"] for p in dash["panels"]}) == len(dash["panels"])
+    # the prober's own series only (recorded ones are scoped by the rules), and 0 rather than "No data"
+    for e in exprs:
+        for selector in re.findall(r"\bprobe_[a-z_]+(\{[^}]*\})?", e):
+            assert selector.startswith('{job=~"$job"'), e
+    for p in dash["panels"]:
+        if p["type"] == "stat" and "count(" in p["targets"][0]["expr"]:
+            assert p["targets"][0]["expr"].endswith(" or vector(0)"), p["title"]
+    assert next(v for v in dash["templating"]["list"] if v["name"] == "job")["query"]["query"] == \
+        "label_values(dvcops_probe_targets, job)"

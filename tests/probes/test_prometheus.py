@@ -60,7 +60,7 @@ def stack(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
     (tmp / "prometheus.yml").write_text(yaml.safe_dump({
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(tmp / "rules.yml")],
-        "scrape_configs": [{"job_name": "dvcops-probes", "static_configs": [{"targets": [EXPORTER]}]}],
+        "scrape_configs": [{"job_name": "dvcops_prober", "static_configs": [{"targets": [EXPORTER]}]}],
     }))
     prom = subprocess.Popen([str(require_program("prometheus")), f"--config.file={tmp / 'prometheus.yml'}",
                              f"--storage.tsdb.path={tmp / 'tsdb'}", f"--web.listen-address={PROMETHEUS}"],
