@@ -37,7 +37,7 @@ def check(file: FileArg, as_json: JsonOpt = False) -> None:
     drafts = [s.id for s in cat.services if s.draft]
     if drafts:
         console.print(f"{file}: {len(drafts)} services are imported drafts (draft: true) still to be named and owned "
-                      f"by a person: {', '.join(drafts[:5])}{' …' if len(drafts) > 5 else ''}")
+                      f"by a person: {', '.join(drafts[:5])}{' …' if len(drafts) > 5 else ''}", soft_wrap=True)
 
 
 @app.command("import-blackbox")

@@ -217,6 +217,21 @@ def test_outage_pages_the_owning_agency_once_silences_maintenance_and_resolves(s
     assert not any(s == "chung-thuc" for s, _, _ in changes)  # in maintenance: no charged transition
 
 
+def test_silences_follow_the_catalogue(stack: Stack) -> None:
+    """A window moved to another service: its silence is created, the old one expired, nothing duplicated."""
+    data = yaml.safe_load(stack.catalog.read_text(encoding="utf-8"))
+    data["maintenance"][0]["services"] = ["cap-phep-xay-dung"]
+    moved = stack.tmp / "moved.yml"
+    moved.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    before = _dvcops_silences()
+    done = run_dvcops("alerts", "silences", "--catalog", str(moved), "--alertmanager", AM_URL, "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert len(result["created"]) == 1 and result["kept"] == [] and result["expired"] == [s["id"] for s in before]
+    after = _dvcops_silences()
+    assert [(s["id"], s["matchers"][0]["value"]) for s in after] == [(result["created"][0], "cap-phep-xay-dung")]
+
+
 def test_silences_for_an_unreachable_alertmanager_is_bad_input(stack: Stack) -> None:
     done = run_dvcops("alerts", "silences", "--catalog", str(stack.catalog), "--alertmanager", "http://127.0.90.99:9")
     assert done.returncode == 2
