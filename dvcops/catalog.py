@@ -325,6 +325,14 @@ class OnCall(_Model):
     """The agency that runs the data centre: it gets the alerts no agency owns (canary, host down)."""
 
 
+def webhook_secret_name(name: str) -> str:
+    """The secret that holds the URL of `webhook_secrets: [name]` (a file or DVCOPS_SECRET_<NAME>)."""
+    return "alertmanager_webhook_" + name.replace("-", "_")
+
+
+SMTP_PASSWORD_SECRET = "alertmanager_smtp_password"
+
+
 class Contact(_Model):
     """Who is told when an agency's (or one service's) alerts fire, through which channels, for which severities."""
 
@@ -472,6 +480,16 @@ class Catalog(_Model):
         return [c for c in self.contacts if (agency_id and c.agency == agency_id)
                 or (service_id and c.service == service_id)]
 
+    def oncall_secrets(self) -> dict[str, str]:
+        """Secrets the on-call configuration needs: secret name -> what it is."""
+        out = {}
+        if self.oncall.email is not None and self.oncall.email.username:
+            out[SMTP_PASSWORD_SECRET] = f"password of {self.oncall.email.username} on the SMTP relay"
+        for c in self.contacts:
+            for name in c.webhook_secrets:
+                out[webhook_secret_name(name)] = f"URL of the webhook {name!r} ({c.name})"
+        return out
+
     def to_data(self) -> dict[str, Any]:
         """The normalised catalogue as plain JSON-able data."""
         return self.model_dump(mode="json", exclude_none=True)
@@ -585,6 +603,6 @@ def _validate_data(data: Any, smap: SourceMap, source: Path | None) -> Catalog:
 
 
 __all__ = [
-    "Agency", "Catalog", "Contact", "Defaults", "Endpoint", "OnCall", "SEVERITIES", "Host", "Maintenance", "Province", "Role", "Service",
+    "Agency", "Catalog", "Contact", "Defaults", "Endpoint", "OnCall", "SEVERITIES", "webhook_secret_name", "Host", "Maintenance", "Province", "Role", "Service",
     "LEVELS", "LEVEL_EQUIVALENT", "load_catalog", "parse_catalog", "format_path",
 ]

@@ -33,10 +33,26 @@ SECRETS: dict[str, tuple[str, frozenset[str]]] = {
 """name -> (what it is, catalogue roles whose hosts need it)."""
 
 
+ONCALL_ROLE = "monitoring"
+"""Hosts of this catalogue role run Alertmanager: they need the on-call secrets the catalogue names."""
+
+
 def needed(catalog: Catalog) -> list[str]:
-    """The secrets the catalogue's hosts need (a province without a survey host needs none of its)."""
+    """The secrets the catalogue's hosts need (a province without a survey host needs none of its; the SMTP
+    password and secret webhook URLs only when the catalogue's on-call part names them)."""
     roles = {r for h in catalog.hosts for r in h.roles}
-    return [name for name, (_, users) in SECRETS.items() if users & roles]
+    names = [name for name, (_, users) in SECRETS.items() if users & roles]
+    if ONCALL_ROLE in roles:
+        names += list(catalog.oncall_secrets())
+    return names
+
+
+def describe(name: str) -> str:
+    if name in SECRETS:
+        return SECRETS[name][0]
+    if name.startswith("alertmanager_webhook_"):
+        return "URL of an on-call webhook (webhook_secrets in the catalogue)"
+    return "password of the on-call SMTP relay user" if name == "alertmanager_smtp_password" else name
 
 
 def env_name(name: str) -> str:
@@ -68,7 +84,7 @@ def load(names: list[str], secrets_dir: Path | None, environ: dict[str, str] | N
     values: dict[str, str] = {}
     problems: list[str] = []
     for name in names:
-        what = SECRETS[name][0]
+        what = describe(name)
         file = secrets_dir / name if secrets_dir is not None else None
         try:
             if file is not None and file.is_file():

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dvcops.catalog import SEVERITIES, Catalog, Contact
+from dvcops.catalog import SEVERITIES, Catalog, Contact, webhook_secret_name
 from probes.alerts.timings import Timings
 
 NULL_RECEIVER = "khong-gui"
@@ -32,11 +32,6 @@ SECRET_WEBHOOK_URL = "https://dvcops-secret.invalid/{secret}"
 DAY_NAMES = {"mon": "monday", "tue": "tuesday", "wed": "wednesday", "thu": "thursday", "fri": "friday",
              "sat": "saturday", "sun": "sunday"}
 ENDPOINT_ALERTS = "ProbeEndpointDown|ProbeErrorBudgetBurn.*|ProbeCertificate.*"
-
-
-def webhook_secret_name(name: str) -> str:
-    """The secret holding the URL of `webhook_secrets: [name]` (a file or DVCOPS_SECRET_<NAME>)."""
-    return "alertmanager_webhook_" + name.replace("-", "_")
 
 
 def _receiver(name: str, contacts: list[Contact], severity: str) -> dict[str, Any]:
