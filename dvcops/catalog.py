@@ -52,7 +52,8 @@ ZONES = ("dmz", "app", "data", "mgmt", "lan")
 ENDPOINT_SCHEMES = ("http", "https", "tcp", "tls", "dns")
 SEVERITIES = ("page", "ticket")
 """Alert severities the catalogue routes: page (someone acts now, day or night) and ticket (working hours)."""
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WORKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
@@ -286,8 +287,7 @@ Clock = Annotated[str, BeforeValidator(_clock)]
 class WorkingHours(_Model):
     """When ticket-only contacts are notified, in the province's time zone (Mon-Fri 07:30-17:00 by default)."""
 
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    days: list[Weekday] = Field(default_factory=lambda: list(WORKDAYS))
     start: Clock = "07:30"
     end: Clock = "17:00"
 
@@ -548,7 +548,7 @@ def _reference_problems(data: dict[str, Any], smap: SourceMap) -> list[tuple[int
         for j, sid in enumerate(m.get("services") or []) if isinstance(m.get("services"), list) else []:
             if sid not in services:
                 add(("maintenance", i, "services", j), f"{sid!r} is not a declared service")
-    oncall = data.get("oncall") if isinstance(data.get("oncall"), dict) else {}
+    oncall: dict[str, Any] = data["oncall"] if isinstance(data.get("oncall"), dict) else {}
     if oncall.get("operator") is not None and oncall["operator"] not in agencies:
         add(("oncall", "operator"), f"{oncall['operator']!r} is not a declared agency")
     for i, c in _items(data, "contacts"):
@@ -603,6 +603,7 @@ def _validate_data(data: Any, smap: SourceMap, source: Path | None) -> Catalog:
 
 
 __all__ = [
-    "Agency", "Catalog", "Contact", "Defaults", "Endpoint", "OnCall", "SEVERITIES", "webhook_secret_name", "Host", "Maintenance", "Province", "Role", "Service",
-    "LEVELS", "LEVEL_EQUIVALENT", "load_catalog", "parse_catalog", "format_path",
+    "Agency", "Catalog", "Contact", "Defaults", "Endpoint", "Host", "Maintenance", "OnCall", "Province", "Role",
+    "Service", "SEVERITIES", "webhook_secret_name", "LEVELS", "LEVEL_EQUIVALENT", "load_catalog", "parse_catalog",
+    "format_path",
 ]

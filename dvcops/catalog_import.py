@@ -115,9 +115,9 @@ def import_blackbox(prometheus: Path, blackbox: Path) -> Draft:
     prom, psmap = _read(prometheus)
     bb, bsmap = _read(blackbox)
     if not isinstance(bb, dict) or not isinstance(bb.get("modules"), dict):
-        raise BlackboxImportError(f"{blackbox}:1: modules: expected a blackbox_exporter modules file (modules: {{...}})")
+        raise BlackboxImportError(f"{blackbox}:1: modules: expected a blackbox_exporter modules file")
     if not isinstance(prom, dict) or not isinstance(prom.get("scrape_configs"), list):
-        raise BlackboxImportError(f"{prometheus}:1: scrape_configs: expected a Prometheus configuration with scrape_configs")
+        raise BlackboxImportError(f"{prometheus}:1: scrape_configs: expected a Prometheus configuration")
     draft = Draft()
     seen: set[str] = set()
     jobs = 0

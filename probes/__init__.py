@@ -14,5 +14,8 @@ Map of the package, in the order a result travels:
   `store.py` is its SQLite file, `rollup.py` the counts it keeps, `backfill.py` known series,
   `promsource.py` the same answers from a Prometheus server.
 - `rules.py` — Prometheus recording rules and burn-rate alerts; `dashboards/` — a Grafana dashboard.
+- `alerts/` — on-call: Alertmanager routing from the catalogue's contacts, maintenance silences.
+- `blackbox.py` — `/probe?target=&module=`, the drop-in for blackbox_exporter's multi-target pattern.
+- `logs.py` — text or JSON log lines, and each endpoint's up/down transitions with the reason.
 - `settings.py` — DVCOPS_PROBE_* settings; `errors.py` — ProbeError (bad input, exit 2).
 """
