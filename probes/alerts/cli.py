@@ -30,8 +30,8 @@ def render(catalog: CatalogOpt,
            = None,
            time_scale: Annotated[float, typer.Option(hidden=True, help="Tests only: divide every window and wait")]
            = 1.0) -> None:
-    """Write alertmanager.yml, the notification template and the rule file; check them with amtool check-config
-    and promtool check rules."""
+    """Write alertmanager.yml, the notification template and the rule file from the catalogue (made to pass
+    amtool check-config and promtool check rules; run them where the files go)."""
     done = render_files(catalog_from(catalog), out, job=job, node_job=node_job, scale=time_scale,
                         smtp_password_file=smtp_password_file)
     for path in (done.config, done.template, done.rules):
