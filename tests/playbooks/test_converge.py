@@ -237,6 +237,20 @@ def test_prometheus_config_and_rules_checked(converged: Converged) -> None:
     assert "--storage.tsdb.retention.time=400d" in mon.file("/etc/default/prometheus").content_string
 
 
+def test_alertmanager_runs_on_loopback_and_prometheus_sends_to_it(converged: Converged) -> None:
+    mon = host(converged, "mon-1")
+    assert mon.package("prometheus-alertmanager").is_installed
+    assert mon.run("amtool check-config /etc/prometheus/alertmanager.yml").rc == 0
+    am = yaml.safe_load(mon.file("/etc/prometheus/alertmanager.yml").content_string)
+    assert am["route"]["receiver"] == "khong-gui"  # no rendered configuration given: nothing is sent
+    args = mon.file("/etc/default/prometheus-alertmanager").content_string
+    assert "--web.listen-address=127.0.0.1:9093" in args and "--cluster.listen-address=" in args
+    prom = yaml.safe_load(mon.file("/etc/prometheus/prometheus.yml").content_string)
+    assert prom["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["127.0.0.1:9093"]
+    rules = mon.file("/etc/prometheus/rules/dvcops.rules.yml").content_string
+    assert "Certificate" not in rules and "probe_success" not in rules  # one family each: dvcops alerts render's
+
+
 def test_no_secret_in_any_run_artifact(converged: Converged) -> None:
     """Every file ansible-runner wrote (stdout, job events, command, env...) for all three runs is free of secrets."""
     runs = sorted((converged.state / "playbooks" / "runs").iterdir())
