@@ -21,6 +21,8 @@ BY = "service, agency, level"
 PAGE = ((14.4, "1h", "5m"), (6.0, "6h", "30m"))
 TICKET = ((3.0, "1d", "2h"), (1.0, "3d", "6h"))
 CERT_WARNING_DAYS, CERT_CRITICAL_DAYS = 14, 3
+QUORUM_FOR = "2m"
+"""How long a quorum outage or a one-location reachability problem lasts before its alert fires."""
 
 
 def sli_expr(window: str) -> str:
@@ -41,9 +43,11 @@ def burn_expr(service: str, slo: float, pairs: tuple[tuple[float, str, str], ...
     return "\nor\n".join(parts)
 
 
-def rules(catalog: Catalog) -> dict[str, Any]:
+def rules(catalog: Catalog, quorum_for: str = QUORUM_FOR) -> dict[str, Any]:
     """The rule file as data (groups of recording rules and alerts)."""
     sli = [{"record": f"probe:sli_error:ratio_rate{w}", "expr": sli_expr(w)} for w in WINDOWS]
+    if catalog.locations:
+        sli = quorum_sli()
     slo_rules: list[dict[str, Any]] = []
     for s in catalog.services:
         if not s.endpoints:
@@ -80,10 +84,73 @@ def rules(catalog: Catalog) -> dict[str, Any]:
                                        "expired"}},
     ]
     return {"groups": [
+        *quorum_groups(catalog, quorum_for),
         {"name": "dvcops-probes-sli", "rules": sli},
         {"name": "dvcops-probes-slo", "rules": slo_rules},
         {"name": "dvcops-probes-certificates", "rules": certs},
     ]}
+
+
+# ---------------------------------------------------------------------------- locations and quorum (issue 19)
+
+SL = "service, agency, level, location"
+
+
+def quorum_groups(catalog: Catalog, alert_for: str = QUORUM_FOR) -> list[dict[str, Any]]:
+    """Recording rules that turn each location's view into one verdict per service, and the alerts on it.
+
+    Per service and location: `probe:location_reporting:bool` (some endpoint's last attempt was charged:
+    the location's canary answered and no maintenance), `probe:location_down:bool` (1 if a charged
+    endpoint failed). Per service: how many locations report and see it down, the quorum (the
+    catalogue's `quorum`, else a majority of those reporting) and `probe:service_up:quorum`, the
+    series the SLO, uptime and status page read. A location whose canary fails reports nothing, so it
+    can neither cause nor hide an outage.
+    """
+    explicit = {s.id: s.quorum for s in catalog.services if s.quorum is not None and (s.endpoints)}
+    default_sel = f'{{service!~"{"|".join(sorted(explicit))}"}}' if explicit else ""
+    quorum = [{"record": "probe:quorum:count", "expr": f"floor(probe:locations_reporting:count{default_sel} / 2) + 1"}]
+    quorum += [{"record": "probe:quorum:count",
+                "expr": f'clamp_max(probe:locations_reporting:count{{service="{sid}"}}, {q})'}
+               for sid, q in sorted(explicit.items())]
+    records = [
+        {"record": "probe:location_reporting:bool", "expr": f"max by ({SL}) (probe_charged) == 1"},
+        {"record": "probe:location_down:bool",
+         "expr": f"max by ({SL}) ((1 - probe_success) * probe_charged)\n"
+                 f" and on ({SL}) probe:location_reporting:bool"},
+        {"record": "probe:locations_reporting:count", "expr": f"count by ({BY}) (probe:location_reporting:bool)"},
+        {"record": "probe:locations_down:count", "expr": f"sum by ({BY}) (probe:location_down:bool)"},
+        *quorum,
+        {"record": "probe:service_up:quorum",
+         "expr": "probe:locations_down:count < bool on (service, agency, level) probe:quorum:count"},
+    ]
+    alerts = [
+        {"alert": "ProbeServiceDownQuorum", "expr": "probe:service_up:quorum == 0", "for": alert_for,
+         "labels": {"severity": "page"},
+         "annotations": {
+             "summary": "{{ $labels.service }}: không truy cập được từ đa số điểm đo (mất dịch vụ)",
+             "summary_en": "{{ $labels.service }}: down as seen from a quorum of locations (outage)"}},
+        {"alert": "ProbeServiceUnreachableFrom",
+         "expr": "probe:location_down:bool == 1\nunless on (service, agency, level) probe:service_up:quorum == 0",
+         "for": alert_for, "labels": {"severity": "warning"},
+         "annotations": {
+             "summary": "{{ $labels.service }}: không truy cập được từ điểm đo {{ $labels.location }} "
+                        "(các điểm đo khác vẫn thấy hoạt động)",
+             "summary_en": "{{ $labels.service }}: unreachable from {{ $labels.location }} only "
+                           "(a reachability problem, not an outage)"}},
+        {"alert": "ProbeLocationCanaryDown", "expr": "dvcops_probe_canary_success == 0", "for": alert_for,
+         "labels": {"severity": "warning"},
+         "annotations": {
+             "summary": "Điểm đo {{ $labels.location }} mất kết nối: kết quả của nó không được tính",
+             "summary_en": "Location {{ $labels.location }} lost connectivity: its results are not counted"}},
+    ]
+    return [{"name": "dvcops-probes-quorum", "rules": records},
+            {"name": "dvcops-probes-reachability", "rules": alerts}]
+
+
+def quorum_sli() -> list[dict[str, Any]]:
+    """With locations, the SLI is the share of time a quorum saw the service down (not any one prober's view)."""
+    return [{"record": f"probe:sli_error:ratio_rate{w}", "expr": f"1 - avg_over_time(probe:service_up:quorum[{w}])"}
+            for w in WINDOWS]
 
 
 class _Dumper(yaml.SafeDumper):
@@ -97,7 +164,7 @@ def _str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
 _Dumper.add_representer(str, _str)
 
 
-def rules_yaml(catalog: Catalog) -> str:
+def rules_yaml(catalog: Catalog, quorum_for: str = QUORUM_FOR) -> str:
     header = (f"# Prometheus rules for {catalog.province.name}, written by `dvcops probe rules`.\n"
               "# Check with: promtool check rules <this file>\n")
-    return header + yaml.dump(rules(catalog), Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000)
+    return header + yaml.dump(rules(catalog, quorum_for), Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000)
