@@ -280,14 +280,7 @@ def uptime(catalog: CatalogOpt,
     _text(lang)
     cat = catalog_from(catalog)
     p = _period(cat, period, start, end)
-    if source == "prometheus":
-        if not url:
-            raise ProbeError("--source prometheus needs --url, e.g. --url http://127.0.0.1:9090")
-        history = History.from_prometheus(url, cat.province.timezone)
-    elif source == "sqlite":
-        history = History.in_state(state_dir(state), cat.province.timezone)
-    else:
-        raise ProbeError(f"--source {source!r}: expected sqlite or prometheus")
+    history = _history(cat, source, url, state)
     with history:
         rep = history.report(p, cat, cert_days=cert_days)
     if as_json:
@@ -295,6 +288,46 @@ def uptime(catalog: CatalogOpt,
     else:
         print_report(rep, lang)
     raise typer.Exit(1 if any(r.meets_slo is False for r in rep.services) else 0)
+
+
+def status_page(
+        catalog: CatalogOpt,
+        out: Annotated[Path, typer.Option("--out", "-o", help="Folder the page is written to (served by nginx)")],
+        source: Annotated[str, typer.Option(help="sqlite (the state dir) or prometheus")] = "sqlite",
+        url: Annotated[str | None, typer.Option(help="Prometheus URL for --source prometheus")] = None,
+        notes: Annotated[Path | None, typer.Option(
+            help="Notes file (default: <state>/probes/status-notes.yml)")] = None,
+        note: Annotated[str | None, typer.Option(help="Add a note (Vietnamese) before writing the page")] = None,
+        note_en: Annotated[str | None, typer.Option(help="The note in English")] = None,
+        service: Annotated[str | None, typer.Option(help="The service the note is about (default: all)")] = None,
+        resolved: Annotated[bool, typer.Option(help="The note says the incident is over")] = False,
+        state: StateOpt = None) -> None:
+    """Write the public status page (Vietnamese index.html, English en.html): state now, 90 days, incidents,
+    maintenance. Static, self-contained, replaced atomically; add a note with --note."""
+    from probes.statuspage import NOTES_FILE, StatusNote, add_note, collect, load_notes, write_site
+
+    cat = catalog_from(catalog)
+    notes_path = notes or state_dir(state).path(*NOTES_FILE)
+    if note is not None:
+        add_note(notes_path, cat, StatusNote(at=datetime.now(ZoneInfo(cat.province.timezone)), text=note,
+                                             text_en=note_en, service=service, resolved=resolved))
+    elif note_en is not None or service is not None:
+        raise ProbeError("--note-en and --service go with --note \"…\" (the Vietnamese text)")
+    history = _history(cat, source, url, state)
+    with history:
+        data = collect(history, cat, datetime.now(ZoneInfo(cat.province.timezone)), load_notes(notes_path, cat))
+    files = write_site(data, out)
+    console.print(f"wrote {', '.join(str(f) for f in files)}")
+
+
+def _history(cat: Catalog, source: str, url: str | None, state: Path | None) -> History:
+    if source == "prometheus":
+        if not url:
+            raise ProbeError("--source prometheus needs --url, e.g. --url http://127.0.0.1:9090")
+        return History.from_prometheus(url, cat.province.timezone)
+    if source == "sqlite":
+        return History.in_state(state_dir(state), cat.province.timezone)
+    raise ProbeError(f"--source {source!r}: expected sqlite or prometheus")
 
 
 def demo_step(ctx: DemoContext) -> None:

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "catalog": ("dvcops.cli.catalog", "app"),
     "lab": ("lab.cli", "app"),
     "probe": ("probes.cli", "app"),
+    "status-page": ("probes.cli", "status_page"),
     "survey": ("survey.cli", "app"),
     "loadtest": ("loadtests.cli", "app"),
     "drill": ("drills.cli", "app"),
