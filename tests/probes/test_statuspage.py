@@ -186,3 +186,65 @@ def test_chromium_loads_everything_from_loopback(served: str, width: int, name: 
         page.click("text=Tiếng Việt")
         assert page.evaluate("document.documentElement.lang") == "vi"
     assert failed == [] and refused == [] and console == [], (failed, refused, console)
+
+
+@pytest.mark.slow
+def test_the_nginx_role_serves_the_page_with_its_headers(site: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    """The role's own templates (site and hardening) with nginx_status_page_root set, run by Debian's nginx on
+    loopback: the page, its stylesheet, the security headers, the redirect to the trailing slash, GET only."""
+    import subprocess
+
+    import httpx
+    import jinja2
+
+    from dvcops.system import require_program
+
+    role = ROOT / "playbooks/roles/nginx"
+    values = {**yaml.safe_load((role / "defaults/main.yml").read_text()), "ansible_managed": "test",
+              "nginx_server_name": "status.test", "nginx_http_port": 18080, "nginx_https_port": 18443,
+              "nginx_tls_dir": str(tmp_path), "nginx_status_page_root": str(site[2])}
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    conf = {}
+    for name in ("conf.d/dvcops-hardening.conf.j2", "sites-available/dvcops.conf.j2"):
+        text = env.from_string((role / "templates/etc/nginx" / name).read_text()).render(values)
+        text = "\n".join(line for line in text.splitlines() if "[::]" not in line)  # loopback only in tests
+        conf[name] = text.replace("listen 18080", "listen 127.0.112.2:18080").replace(
+            "listen 18443", "listen 127.0.112.2:18443")
+    (tmp_path / "hardening.conf").write_text(conf["conf.d/dvcops-hardening.conf.j2"])
+    (tmp_path / "site.conf").write_text(conf["sites-available/dvcops.conf.j2"])
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-subj", "/CN=status.test", "-days", "2", "-keyout", str(tmp_path / "server.key"),
+                    "-out", str(tmp_path / "server.crt")], check=True, capture_output=True, timeout=30)
+    (tmp_path / "nginx.conf").write_text(
+        f"{'user root;' if os.geteuid() == 0 else ''}\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+        "daemon off;\nevents {}\nhttp {\n include /etc/nginx/mime.types;\n access_log off;\n"
+        f" client_body_temp_path {tmp_path}/body;\n include {tmp_path}/hardening.conf;\n"
+        f" include {tmp_path}/site.conf;\n}}\n")
+    nginx = str(require_program("nginx"))
+    check = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+                           capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stderr
+    proc = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+                            stderr=subprocess.DEVNULL)
+    try:
+        base = "https://127.0.112.2:18443"
+        with httpx.Client(verify=False, timeout=5) as client:
+            for _ in range(50):
+                try:
+                    page = client.get(f"{base}/trang-thai/")
+                    break
+                except httpx.ConnectError:
+                    import time
+
+                    time.sleep(0.1)
+            assert page.status_code == 200 and "Tình trạng dịch vụ công trực tuyến" in page.text
+            assert page.headers["content-security-policy"] == ROLE_HEADERS["Content-Security-Policy"]
+            assert page.headers["x-content-type-options"] == "nosniff" and "max-age" in page.headers["cache-control"]
+            assert client.get(f"{base}/trang-thai/style.css").headers["content-type"].startswith("text/css")
+            assert client.get(f"{base}/trang-thai/en.html").status_code == 200
+            moved = client.get(f"{base}/trang-thai")
+            assert moved.status_code == 301 and moved.headers["location"].endswith("/trang-thai/")
+            assert client.post(f"{base}/trang-thai/index.html").status_code == 403
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
