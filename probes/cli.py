@@ -28,7 +28,7 @@ from probes.metrics import ProbeMetrics
 from probes.models import ProbeResult
 from probes.placement import check_location
 from probes.promconfig import parse_pairs, prometheus_yaml
-from probes.rules import QUORUM_FOR, rules_yaml
+from probes.rules import QUORUM_FOR, QUORUM_WARMUP, rules_yaml
 from probes.settings import get_probe_settings
 from probes.targets import targets_from
 
@@ -211,13 +211,16 @@ def rules(catalog: CatalogOpt,
           out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout")] = None,
           quorum_for: Annotated[str, typer.Option(
               help="How long a quorum outage or one-location reachability problem lasts before alerting")] = QUORUM_FOR,
+          quorum_warmup: Annotated[str, typer.Option(
+              help="How long a location must have reported before it counts in the quorum")] = QUORUM_WARMUP,
           ) -> None:
     """Prometheus recording rules and burn-rate alerts per service SLO, quorum of locations, certificate expiry."""
-    try:
-        parse_duration(quorum_for)
-    except ValueError:
-        raise ProbeError(f"--quorum-for {quorum_for!r}: expected a duration such as 2m or 30s") from None
-    text = rules_yaml(catalog_from(catalog), quorum_for)
+    for option, value in (("--quorum-for", quorum_for), ("--quorum-warmup", quorum_warmup)):
+        try:
+            parse_duration(value)
+        except ValueError:
+            raise ProbeError(f"{option} {value!r}: expected a duration such as 2m or 30s") from None
+    text = rules_yaml(catalog_from(catalog), quorum_for, quorum_warmup)
     if out is None:
         print(text, end="")
     else:

@@ -107,8 +107,8 @@ def scrape_jobs(catalog: Catalog, locations: list[tuple[str, str]], shards: int 
 
 
 def federation_jobs(catalog: Catalog, servers: list[tuple[str, str]], interval: str = "15s") -> list[dict[str, Any]]:
-    """One federation job per location Prometheus: every probe series, with the labels it already has."""
-    _check_locations(catalog, [n for n, _ in servers], "--federate")
+    """One federation job per location Prometheus (named freely: one server may serve several locations):
+    every probe series, with the labels it already has."""
     jobs = []
     for name, url in servers:
         scheme, _, rest = url.partition("://")

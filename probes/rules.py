@@ -21,6 +21,8 @@ BY = "service, agency, level"
 PAGE = ((14.4, "1h", "5m"), (6.0, "6h", "30m"))
 TICKET = ((3.0, "1d", "2h"), (1.0, "3d", "6h"))
 CERT_WARNING_DAYS, CERT_CRITICAL_DAYS = 14, 3
+QUORUM_WARMUP = "1m"
+"""A location counts in the quorum once its series are at least this old."""
 QUORUM_FOR = "2m"
 """How long a quorum outage or a one-location reachability problem lasts before its alert fires."""
 
@@ -43,7 +45,7 @@ def burn_expr(service: str, slo: float, pairs: tuple[tuple[float, str, str], ...
     return "\nor\n".join(parts)
 
 
-def rules(catalog: Catalog, quorum_for: str = QUORUM_FOR) -> dict[str, Any]:
+def rules(catalog: Catalog, quorum_for: str = QUORUM_FOR, warmup: str = QUORUM_WARMUP) -> dict[str, Any]:
     """The rule file as data (groups of recording rules and alerts)."""
     sli = [{"record": f"probe:sli_error:ratio_rate{w}", "expr": sli_expr(w)} for w in WINDOWS]
     if catalog.locations:
@@ -84,7 +86,7 @@ def rules(catalog: Catalog, quorum_for: str = QUORUM_FOR) -> dict[str, Any]:
                                        "expired"}},
     ]
     return {"groups": [
-        *quorum_groups(catalog, quorum_for),
+        *quorum_groups(catalog, quorum_for, warmup),
         {"name": "dvcops-probes-sli", "rules": sli},
         {"name": "dvcops-probes-slo", "rules": slo_rules},
         {"name": "dvcops-probes-certificates", "rules": certs},
@@ -96,11 +98,13 @@ def rules(catalog: Catalog, quorum_for: str = QUORUM_FOR) -> dict[str, Any]:
 SL = "service, agency, level, location"
 
 
-def quorum_groups(catalog: Catalog, alert_for: str = QUORUM_FOR) -> list[dict[str, Any]]:
+def quorum_groups(catalog: Catalog, alert_for: str = QUORUM_FOR, warmup: str = QUORUM_WARMUP) -> list[dict[str, Any]]:
     """Recording rules that turn each location's view into one verdict per service, and the alerts on it.
 
     Per service and location: `probe:location_reporting:bool` (some endpoint's last attempt was charged:
-    the location's canary answered and no maintenance), `probe:location_down:bool` (1 if a charged
+    the location's canary answered and no maintenance; and the location was already there `warmup` ago,
+    so when Prometheus restarts, the first location scraped cannot be a quorum of one for a moment
+    and page), `probe:location_down:bool` (1 if a charged
     endpoint failed). Per service: how many locations report and see it down, the quorum (the
     catalogue's `quorum`, else a majority of those reporting) and `probe:service_up:quorum`, the
     series the SLO, uptime and status page read. A location whose canary fails reports nothing, so it
@@ -113,7 +117,8 @@ def quorum_groups(catalog: Catalog, alert_for: str = QUORUM_FOR) -> list[dict[st
                 "expr": f'clamp_max(probe:locations_reporting:count{{service="{sid}"}}, {q})'}
                for sid, q in sorted(explicit.items())]
     records = [
-        {"record": "probe:location_reporting:bool", "expr": f"max by ({SL}) (probe_charged) == 1"},
+        {"record": "probe:location_reporting:bool",
+         "expr": f"max by ({SL}) (probe_charged) == 1\n and on ({SL}) max by ({SL}) (probe_charged offset {warmup})"},
         {"record": "probe:location_down:bool",
          "expr": f"max by ({SL}) ((1 - probe_success) * probe_charged)\n"
                  f" and on ({SL}) probe:location_reporting:bool"},
@@ -164,7 +169,7 @@ def _str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
 _Dumper.add_representer(str, _str)
 
 
-def rules_yaml(catalog: Catalog, quorum_for: str = QUORUM_FOR) -> str:
+def rules_yaml(catalog: Catalog, quorum_for: str = QUORUM_FOR, warmup: str = QUORUM_WARMUP) -> str:
     header = (f"# Prometheus rules for {catalog.province.name}, written by `dvcops probe rules`.\n"
               "# Check with: promtool check rules <this file>\n")
-    return header + yaml.dump(rules(catalog, quorum_for), Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000)
+    return header + yaml.dump(rules(catalog, quorum_for, warmup), Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000)
