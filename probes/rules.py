@@ -86,10 +86,10 @@ def rules(catalog: Catalog, quorum_for: str = QUORUM_FOR, warmup: str = QUORUM_W
                                        "expired"}},
     ]
     return {"groups": [
-        *quorum_groups(catalog, quorum_for, warmup),
         {"name": "dvcops-probes-sli", "rules": sli},
         {"name": "dvcops-probes-slo", "rules": slo_rules},
         {"name": "dvcops-probes-certificates", "rules": certs},
+        *quorum_groups(catalog, quorum_for, warmup),
     ]}
 
 
