@@ -287,7 +287,8 @@ async def run_journey(target: JourneyTarget, state_of: Callable[[bool], State] |
             failed = exc
         except TimeoutError:
             declared = target.journey.steps
-            step = steps[-1].name if steps and not steps[-1].success else declared[min(len(steps), len(declared) - 1)].name
+            running = steps and not steps[-1].success
+            step = steps[-1].name if running else declared[min(len(steps), len(declared) - 1)].name
             failed = _Failed(step, StepFailed("timeout", f"not done within {target.timeout:g}s"))
     success = failed is None
     state: State = state_of(success) if state_of else ("up" if success else "down")

@@ -166,8 +166,8 @@ class PrometheusSource:
         runs: dict[Key, list[tuple[float, float, str | None, bool]]] = {}
         for s in series:
             m = s["metric"]
-            key = (m.get("service", ""), m.get("agency", ""), m.get("level", ""), m.get(label, "") if label != "endpoint"
-                   else "")
+            last = m.get(label, "") if label != "endpoint" else ""
+            key = (m.get("service", ""), m.get("agency", ""), m.get("level", ""), last)
             merged: list[list[Any]] = []
             for t, _ in s["values"]:
                 t = float(t)

@@ -172,4 +172,5 @@ _Dumper.add_representer(str, _str)
 def rules_yaml(catalog: Catalog, quorum_for: str = QUORUM_FOR, warmup: str = QUORUM_WARMUP) -> str:
     header = (f"# Prometheus rules for {catalog.province.name}, written by `dvcops probe rules`.\n"
               "# Check with: promtool check rules <this file>\n")
-    return header + yaml.dump(rules(catalog, quorum_for, warmup), Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000)
+    return header + yaml.dump(rules(catalog, quorum_for, warmup), Dumper=_Dumper, allow_unicode=True, sort_keys=False,
+                              width=1000)

@@ -23,7 +23,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -214,10 +214,12 @@ def collect(history: History, catalog: Catalog, now: datetime, notes: list[Statu
 
 # ---------------------------------------------------------------------------- rendering
 
-TEXT = {
-    "vi": {"title": "Tình trạng dịch vụ công trực tuyến", "updated": "Cập nhật lúc", "all_ok": "Tất cả dịch vụ đang hoạt động bình thường",
+TEXT: dict[str, dict[str, Any]] = {
+    "vi": {"title": "Tình trạng dịch vụ công trực tuyến", "updated": "Cập nhật lúc",
+           "all_ok": "Tất cả dịch vụ đang hoạt động bình thường",
            "some_down": "Một số dịch vụ đang gặp sự cố", "some_degraded": "Một số dịch vụ hoạt động không ổn định",
-           "services": "Dịch vụ", "days": "90 ngày qua", "days30": "30 ngày qua", "uptime": "Tỉ lệ hoạt động", "target": "mục tiêu",
+           "services": "Dịch vụ", "days": "90 ngày qua", "days30": "30 ngày qua", "uptime": "Tỉ lệ hoạt động",
+           "target": "mục tiêu",
            "incidents": "Sự cố đang xảy ra và gần đây", "no_incidents": "Không có sự cố trong 14 ngày qua.",
            "maintenance": "Bảo trì theo kế hoạch", "no_maintenance": "Không có lịch bảo trì trong 30 ngày tới.",
            "ongoing": "đang xảy ra", "resolved": "đã khắc phục", "since": "từ", "until": "đến", "all": "Tất cả dịch vụ",
@@ -227,9 +229,11 @@ TEXT = {
            "states": {"up": "Hoạt động", "degraded": "Không ổn định", "down": "Gián đoạn", "maintenance": "Bảo trì",
                       "unknown": "Chưa rõ"},
            "footer": "Trang được tạo tự động từ kết quả giám sát; số liệu theo giờ Việt Nam."},
-    "en": {"title": "Online public services status", "updated": "Updated", "all_ok": "All services are operating normally",
+    "en": {"title": "Online public services status", "updated": "Updated",
+           "all_ok": "All services are operating normally",
            "some_down": "Some services are down", "some_degraded": "Some services are unstable",
-           "services": "Services", "days": "Last 90 days", "days30": "Last 30 days", "uptime": "Uptime", "target": "target",
+           "services": "Services", "days": "Last 90 days", "days30": "Last 30 days", "uptime": "Uptime",
+           "target": "target",
            "incidents": "Current and recent incidents", "no_incidents": "No incidents in the last 14 days.",
            "maintenance": "Planned maintenance", "no_maintenance": "No maintenance planned in the next 30 days.",
            "ongoing": "ongoing", "resolved": "resolved", "since": "since", "until": "until", "all": "All services",
@@ -240,16 +244,24 @@ TEXT = {
                       "unknown": "Unknown"},
            "footer": "Generated from the monitoring results; times in Vietnam time (UTC+7)."},
 }
+
 ICONS = {"up": "✓", "degraded": "!", "down": "✕", "maintenance": "⏸", "unknown": "?"}
 
-CSS = """:root{--ok:#1b7f3b;--warn:#9a5b00;--bad:#b3261e;--maint:#1f5fa8;--none:#8a8f98;--fg:#1d2330;--bg:#fff;--mut:#596070}
-*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;color:var(--fg);background:#f4f6f9}
-a{color:#0b4ea2}.skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;background:#fff;padding:4px 8px}
+CSS = """:root{--ok:#1b7f3b;--warn:#9a5b00;--bad:#b3261e;--maint:#1f5fa8;--none:#8a8f98;--fg:#1d2330;--bg:#fff;
+--mut:#596070}
+*{box-sizing:border-box}
+body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;color:var(--fg);
+background:#f4f6f9}
+a{color:#0b4ea2}.skip{position:absolute;left:-999px}
+.skip:focus{left:8px;top:8px;background:#fff;padding:4px 8px}
 header,main,footer{max-width:960px;margin:0 auto;padding:16px}
-header h1{font-size:1.5rem;margin:.2em 0}.meta{color:var(--mut);font-size:.9rem;display:flex;flex-wrap:wrap;gap:.5em 1.5em;justify-content:space-between}
+header h1{font-size:1.5rem;margin:.2em 0}
+.meta{color:var(--mut);font-size:.9rem;display:flex;flex-wrap:wrap;gap:.5em 1.5em;
+justify-content:space-between}
 .banner{border-radius:8px;padding:12px 16px;color:#fff;font-weight:600;margin:12px 0}
 .banner.up{background:var(--ok)}.banner.degraded{background:var(--warn)}.banner.down{background:var(--bad)}
-section{background:var(--bg);border-radius:8px;padding:8px 16px 16px;margin:16px 0;box-shadow:0 1px 2px rgba(0,0,0,.08)}
+section{background:var(--bg);border-radius:8px;padding:8px 16px 16px;margin:16px 0;
+box-shadow:0 1px 2px rgba(0,0,0,.08)}
 h2{font-size:1.15rem;margin:.8em 0 .4em}ul.svc{list-style:none;margin:0;padding:0}
 ul.svc>li{border-top:1px solid #e3e6eb;padding:12px 0}ul.svc>li:first-child{border-top:0}
 .row{display:flex;flex-wrap:wrap;justify-content:space-between;gap:4px 12px;align-items:baseline}
@@ -263,7 +275,8 @@ ol.bars li.warn{background:#e0a100}ol.bars li.bad{background:var(--bad)}
 .inc{border-left:4px solid var(--bad);padding:4px 12px;margin:8px 0}.inc.done{border-color:var(--ok)}
 .inc.note{border-color:var(--maint)}.when{color:var(--mut);font-size:.9rem}
 footer{color:var(--mut);font-size:.85rem}.narrow{display:none}
-@media (max-width:600px){ol.bars li:nth-child(-n+60){display:none}ol.bars{height:30px}header h1{font-size:1.25rem}
+@media (max-width:600px){ol.bars li:nth-child(-n+60){display:none}ol.bars{height:30px}
+header h1{font-size:1.25rem}
 .narrow{display:inline}.wide{display:none}}
 """
 
@@ -314,7 +327,8 @@ def render_html(data: StatusData, lang: str) -> str:
         who = names.get(n.service or "", t["all"]) if n.service else t["all"]
         out.append(f'<article class="inc note{" done" if n.resolved else ""}"><h3>{e(t["notice"])}: {e(who)}</h3>'
                    f'<p>{e(text)}</p><p class="when"><time datetime="{n.at.isoformat()}">'
-                   f'{e(fmt_datetime(n.at, lang))}</time>{" — " + e(t["resolved"]) if n.resolved else ""}</p></article>')
+                   f'{e(fmt_datetime(n.at, lang))}</time>{" — " + e(t["resolved"]) if n.resolved else ""}</p>'
+                   "</article>")
     for i in data.incidents:
         state = t["ongoing"] if i.ongoing else f'{t["resolved"]}, {round(i.duration_minutes)} {t["minutes"]}'
         end = "" if i.end is None else f' {e(t["until"])} <time datetime="{i.end.isoformat()}">' \

@@ -132,8 +132,8 @@ def stack(llab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack
                 {"url": "tcp://db.lab.dvc.internal:15432"}]},
         ],
     }, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    rules = run_dvcops("probe", "rules", "--catalog", str(catalog), "--quorum-for", "0s", "--quorum-warmup", "5s", "--out",
-                       str(tmp / "rules.yml"))
+    rules = run_dvcops("probe", "rules", "--catalog", str(catalog), "--quorum-for", "0s", "--quorum-warmup", "5s",
+                       "--out", str(tmp / "rules.yml"))
     assert rules.returncode == 0, rules.stderr
     check = subprocess.run([str(require_program("promtool")), "check", "rules", str(tmp / "rules.yml")],
                            capture_output=True, text=True, timeout=60)
@@ -203,7 +203,8 @@ def test_2_down_for_every_location_is_one_outage(stack: Stack, llab: Lab) -> Non
     llab.action("deface", host="lab-portal")
     stack.marks["deface"] = datetime.now(TZ)
     try:
-        _wait(lambda: [a for a in _firing(SINGLE) if a["alertname"] == "ProbeServiceDownQuorum"], 30, "the outage alert")
+        _wait(lambda: [a for a in _firing(SINGLE) if a["alertname"] == "ProbeServiceDownQuorum"], 30,
+              "the outage alert")
         time.sleep(14)
         firing = _firing(SINGLE)
         outage = [a for a in firing if a["alertname"] == "ProbeServiceDownQuorum"]
