@@ -55,6 +55,11 @@ SEVERITIES = ("page", "ticket")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WORKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_LOCATION = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+JOURNEY_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+READ_METHODS = ("GET", "HEAD")
+TEMPLATE_VAR = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+"""`{code}` in a journey step's URL, headers or body: a value captured by an earlier step."""
 
 
 def _duration(v: Any) -> timedelta:
@@ -74,6 +79,18 @@ def _slug(v: str) -> str:
 
 
 Slug = Annotated[str, AfterValidator(_slug)]
+
+
+def check_location_name(v: Any) -> str:
+    """A probing location's name: it becomes the `location` label, a Prometheus job name and a file name, so
+    lower-case letters, digits, '-' and '_' only. ValueError quoting the value otherwise."""
+    if not isinstance(v, str) or not _LOCATION.match(v):
+        raise ValueError(f"{v!r} is not a location name: use lower-case letters, digits, '-' or '_' "
+                         "(it becomes a Prometheus label value and job name), e.g. dc-tinh")
+    return v
+
+
+LocationName = Annotated[str, AfterValidator(check_location_name)]
 
 
 def _port(v: Any) -> int:
@@ -190,6 +207,122 @@ class Endpoint(_Model):
         return url_port(self.url)
 
 
+class Location(_Model):
+    """A vantage point that runs a prober (`dvcops probe serve --location NAME`): the data centre, the
+    public administration centre, a district one-stop centre."""
+
+    name: LocationName
+    title: str | None = None
+
+
+def _status_codes(v: Any) -> list[int]:
+    codes = v if isinstance(v, list) else [v]
+    for c in codes:
+        if isinstance(c, bool) or not isinstance(c, int) or not 100 <= c <= 599:
+            raise ValueError(f"{c!r} is not an HTTP status: expected a number from 100 to 599 (or a list of them)")
+    return codes
+
+
+class StepExpect(_Model):
+    """What a journey step's answer must look like; every field that is given must hold."""
+
+    status: Annotated[list[int], BeforeValidator(_status_codes)] = Field(default_factory=lambda: [200])
+    body: str | None = None
+    """Text the body must contain."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Header name -> glob its value must match (case-insensitive names), e.g. content-type: application/json*"""
+
+
+class StepCapture(_Model):
+    """Where a value comes from: a dotted JSON path in the body (`ma_ho_so`, `items.0.id`), a header, or the
+    first group of a regular expression over the body. Exactly one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    json_path: str | None = Field(default=None, alias="json")
+    header: str | None = None
+    regex: str | None = None
+
+    @field_validator("regex")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                if re.compile(v).groups < 1:
+                    raise ValueError(f"{v!r}: the regular expression needs a group, e.g. code=([A-Z0-9-]+)")
+            except re.error as exc:
+                raise ValueError(f"{v!r} is not a regular expression: {exc}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _one(self) -> StepCapture:
+        given = [n for n in ("json_path", "header", "regex") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("a capture takes exactly one of json, header or regex")
+        return self
+
+
+class JourneyStep(_Model):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: Slug
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] = "GET"
+    url: str
+    """An http(s) URL on a catalogue host; `{name}` in the path or query takes a value captured earlier."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    form: dict[str, str] | None = None
+    json_body: Any = Field(default=None, alias="json")
+    expect: StepExpect = StepExpect()
+    capture: dict[Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")], StepCapture] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname or TEMPLATE_VAR.search(parts.netloc):
+            raise ValueError(f"{v!r}: a step URL is http(s)://host[:port]/path with a fixed host "
+                             "(values captured earlier may appear in the path or query only)")
+        return v
+
+    @model_validator(mode="after")
+    def _one_body(self) -> JourneyStep:
+        if self.form is not None and self.json_body is not None:
+            raise ValueError("a step sends either form or json, not both")
+        return self
+
+    def template_vars(self) -> list[str]:
+        """Names used as `{name}` in the URL, headers and body, in order of appearance."""
+        texts = [self.url, *self.headers.values(), *(self.form or {}).values()]
+        texts += _strings(self.json_body)
+        return [m for t in texts for m in TEMPLATE_VAR.findall(t)]
+
+
+def _strings(v: Any) -> list[str]:
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, dict):
+        return [s for x in v.values() for s in _strings(x)]
+    if isinstance(v, list):
+        return [s for x in v for s in _strings(x)]
+    return []
+
+
+class Journey(_Model):
+    """A transaction check: ordered HTTP steps through an e-service (open the form, submit, check status)."""
+
+    name: Slug
+    title: str | None = None
+    interval: Duration | None = None
+    """Default: five times the service's interval (journeys cost the service more than a GET)."""
+    timeout: Duration | None = None
+    """For the whole journey; default 30 s."""
+    writes: bool = False
+    """The journey submits data (any step other than GET/HEAD). It then runs only where allowed."""
+    allow_writes_in: list[Slug] = Field(default_factory=list)
+    """Environments (`dvcops probe serve --environment NAME`) where a writing journey may run."""
+    steps: Annotated[list[JourneyStep], Field(min_length=1)]
+
+
 def _level(v: Any) -> str:
     s = str(v).strip().lower() if not isinstance(v, bool) else ""
     if s not in LEVELS:
@@ -214,6 +347,13 @@ class Service(_Model):
     endpoints: list[Endpoint] = Field(default_factory=list)
     draft: bool = False
     """Imported (e.g. by `dvcops catalog import-blackbox`) and not yet named and owned by a person."""
+    public: bool = True
+    """Shown on the public status page (internal systems such as databases say false)."""
+    locations: list[LocationName] = Field(default_factory=list)
+    """Locations that must probe this service; empty means every location."""
+    quorum: Annotated[int, Field(ge=1)] | None = None
+    """Locations that must see it down for an outage; default a majority of those reporting."""
+    journeys: list[Journey] = Field(default_factory=list)
 
 
 def _address(v: Any) -> str:
@@ -427,6 +567,7 @@ class Catalog(_Model):
     hosts: list[Host] = Field(default_factory=list)
     roles: dict[str, Role] = Field(default_factory=dict)
     maintenance: list[Maintenance] = Field(default_factory=list)
+    locations: list[Location] = Field(default_factory=list)
     targets: Targets = Targets()
     loadtest: LoadTestScope = LoadTestScope()
     oncall: OnCall = OnCall()
@@ -472,6 +613,19 @@ class Catalog(_Model):
         if not p.is_absolute() and self.source is not None:
             p = self.source.parent / p
         return p
+
+    def location_names(self) -> list[str]:
+        return [loc.name for loc in self.locations]
+
+    def probes_from(self, service: Service, location: str | None) -> bool:
+        """Whether a prober at `location` probes this service (every location does unless the service says)."""
+        return location is None or not service.locations or location in service.locations
+
+    def known_hosts(self) -> set[str]:
+        """Every host name and address the catalogue declares: hosts and the hosts of endpoint URLs.
+        Journeys only ever talk to these."""
+        out = {h.address for h in self.hosts} | {h.hostname for h in self.hosts if h.hostname}
+        return out | {e.host for _, e in self.endpoints()}
 
     def maintenance_for(self, service_id: str) -> list[Maintenance]:
         return [m for m in self.maintenance if m.covers(service_id)]
@@ -558,6 +712,56 @@ def _reference_problems(data: dict[str, Any], smap: SourceMap) -> list[tuple[int
             add(("contacts", i, "service"), f"{c['service']!r} is not a declared service")
         if c.get("email") and not oncall.get("email"):
             add(("contacts", i, "email"), "e-mail contacts need oncall.email: {relay: host:port, sender: address}")
+    locations = unique("locations", "name", "location name")
+    for i, s in _items(data, "services"):
+        for j, loc in enumerate(s.get("locations") or []) if isinstance(s.get("locations"), list) else []:
+            if isinstance(loc, str) and loc not in locations:
+                add(("services", i, "locations", j), f"{loc!r} is not a declared location (see locations:)")
+    out += _journey_problems(data, smap)
+    return out
+
+
+def _journey_problems(data: dict[str, Any], smap: SourceMap) -> list[tuple[int, str]]:
+    """Journeys stay on catalogue hosts, use only values captured by earlier steps, and say when they write."""
+    out: list[tuple[int, str]] = []
+
+    def add(loc: tuple[str | int, ...], msg: str) -> None:
+        out.append((smap.line(loc), smap.error(loc, msg)))
+
+    hosts: set[str] = set()
+    for _, h in _items(data, "hosts"):
+        hosts |= {str(h[k]) for k in ("address", "hostname") if h.get(k)}
+    for _, s in _items(data, "services"):
+        for e in s.get("endpoints") or [] if isinstance(s.get("endpoints"), list) else []:
+            if isinstance(e, dict) and isinstance(e.get("url"), str):
+                hosts.add(urlsplit(e["url"]).hostname or "")
+    for i, s in _items(data, "services"):
+        for j, journey in enumerate(s.get("journeys") or []) if isinstance(s.get("journeys"), list) else []:
+            if not isinstance(journey, dict) or not isinstance(journey.get("steps"), list):
+                continue
+            captured: list[str] = []
+            writes = journey.get("writes") is True
+            for k, step in enumerate(journey["steps"]):
+                if not isinstance(step, dict):
+                    continue
+                at = ("services", i, "journeys", j, "steps", k)
+                url = step.get("url")
+                if isinstance(url, str):
+                    host = urlsplit(url).hostname
+                    if host and not TEMPLATE_VAR.search(host) and host not in hosts:
+                        add((*at, "url"), f"{host!r} is not a host of this catalogue (journeys only reach hosts "
+                                          "declared under hosts: or in an endpoint URL)")
+                method = step.get("method", "GET")
+                if isinstance(method, str) and method not in READ_METHODS and not writes:
+                    add((*at, "method"), f"{method} submits data: mark the journey 'writes: true' and list the "
+                                         "environments that allow it under allow_writes_in")
+                for field in ("url", "headers", "form", "json"):
+                    for name in [m for t in _strings(step.get(field)) for m in TEMPLATE_VAR.findall(t)]:
+                        if name not in captured:
+                            add((*at, field), f"{{{name}}} is not captured by an earlier step (captured so far: "
+                                              f"{', '.join(captured) or 'none'})")
+                if isinstance(step.get("capture"), dict):
+                    captured += [str(n) for n in step["capture"]]
     return out
 
 
@@ -603,7 +807,7 @@ def _validate_data(data: Any, smap: SourceMap, source: Path | None) -> Catalog:
 
 
 __all__ = [
-    "Agency", "Catalog", "Contact", "Defaults", "Endpoint", "Host", "Maintenance", "OnCall", "Province", "Role",
-    "Service", "SEVERITIES", "webhook_secret_name", "LEVELS", "LEVEL_EQUIVALENT", "load_catalog", "parse_catalog",
-    "format_path",
+    "Agency", "Catalog", "Contact", "Defaults", "Endpoint", "Host", "Journey", "JourneyStep", "Location", "Maintenance",
+    "OnCall", "Province", "Role", "Service", "SEVERITIES", "StepCapture", "StepExpect", "check_location_name",
+    "webhook_secret_name", "LEVELS", "LEVEL_EQUIVALENT", "load_catalog", "parse_catalog", "format_path",
 ]

@@ -2,7 +2,7 @@
 
 One asyncio process serves every lab host on its own loopback address. A small control API on
 `<prefix>.254` (bearer token in the state dir) lets drill scenarios act on the lab: open or close a
-port, swap a certificate, deface or restore the portal.
+port, swap a certificate, deface or restore the portal, break an e-service's dossier status page.
 """
 
 from __future__ import annotations
@@ -51,11 +51,14 @@ class LabState:
         self.extra: dict[tuple[str, int], asyncio.Server] = {}
         self.listeners: list[str] = []
         self.dossiers: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.broken_status: set[str] = set()
+        """Hosts whose dossier status page answers 500 (the `break-status` action), for journey tests."""
 
     def save(self) -> None:
         data = {"pid": os.getpid(), "prefix": self.spec.prefix, "listeners": sorted(self.listeners),
                 "certs": self.certs, "defaced": sorted(self.defaced),
-                "opened_ports": sorted(f"{h}:{p}" for h, p in self.extra)}
+                "opened_ports": sorted(f"{h}:{p}" for h, p in self.extra),
+                "broken_status": sorted(self.broken_status)}
         tmp = self.folder / "state.json.tmp"
         tmp.write_text(json.dumps(data, indent=2))
         tmp.replace(self.folder / "state.json")
@@ -139,6 +142,8 @@ def _app(state: LabState, host: LabHost, https: bool) -> web.Application:
 
     async def status(request: web.Request) -> web.StreamResponse:
         await gate(request)
+        if host.name in state.broken_status:
+            raise web.HTTPInternalServerError(text="Lỗi hệ thống tra cứu hồ sơ")
         d = state.dossiers.get(request.match_info["code"])
         if d is None or d["dich_vu"] != request.match_info["sid"]:
             raise web.HTTPNotFound(text="không tìm thấy hồ sơ")
@@ -224,8 +229,11 @@ def _control_app(state: LabState, token: str) -> web.Application:
                 raise web.HTTPBadRequest(text=str(exc)) from None
         elif name == "deface":
             state.defaced.add(host.name)
+        elif name == "break-status":
+            state.broken_status.add(host.name)
         elif name == "restore":
             state.defaced.discard(host.name)
+            state.broken_status.discard(host.name)
             if host.name in state.ssl:
                 state.load_cert(host, host.cert)
             for (h, p) in [k for k in state.extra if k[0] == host.name]:

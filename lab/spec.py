@@ -107,6 +107,20 @@ class LabSpec:
         scheme, port = ("https", self.https_port) if https else ("http", self.http_port)
         return f"{scheme}://{self.address(host)}:{port}{path}"
 
+    def journey(self, host: str, service: str) -> dict[str, Any]:
+        """An e-service journey: open the form, submit a dossier (writes: allowed in the lab only), check its status."""
+        base = self.url(host, f"/dv/{service}", https=True)
+        return {"name": "nop-ho-so", "title": "Nộp và tra cứu hồ sơ", "interval": "1m", "timeout": "10s",
+                "writes": True, "allow_writes_in": ["lab"], "steps": [
+                    {"name": "mo-bieu-mau", "url": base, "expect": {"status": 200, "body": "Nộp hồ sơ"}},
+                    {"name": "nop-ho-so", "method": "POST", "url": f"{base}/ho-so",
+                     "json": {"ho_ten": "Kiểm thử dvcops", "kenh": "giam-sat"},
+                     "expect": {"status": 201, "headers": {"content-type": "application/json*"}},
+                     "capture": {"ma_ho_so": {"json": "ma_ho_so"}}},
+                    {"name": "tra-cuu", "url": f"{base}/ho-so/{{ma_ho_so}}",
+                     "expect": {"status": 200, "body": "da-tiep-nhan"}},
+                ]}
+
     def catalog(self, ca_file: str) -> dict[str, Any]:
         """The lab catalogue as data; written to lab.yml by the lab server once it listens."""
         year = date.today().year
@@ -125,7 +139,7 @@ class LabSpec:
                  {"url": u("lab-dvc-1", "/dv/dang-ky-kinh-doanh", https=True),
                   "conditions": ["[STATUS] == 200", "[RESPONSE_TIME] < 2000"]},
                  {"url": u("lab-dvc-1", "/dv/dang-ky-kinh-doanh"), "name": "http-redirect"},
-             ]},
+             ], "journeys": [self.journey("lab-dvc-1", "dang-ky-kinh-doanh")]},
             {"id": "giay-phep-xay-dung", "name": "Cấp giấy phép xây dựng", "agency": "so-xd", "level": "4",
              "online_since": 2014, "hosts": ["lab-dvc-2"], "endpoints": [
                  {"url": u("lab-dvc-2", "/dv/giay-phep-xay-dung", https=True),
@@ -141,7 +155,7 @@ class LabSpec:
             {"id": "tam-tru-tam-vang", "name": "Đăng ký tạm trú, tạm vắng", "agency": "cong-an", "level": "4",
              "hosts": ["lab-down"], "endpoints": [{"url": u("lab-down", "/dv/tam-tru-tam-vang")}]},
             {"id": "co-so-du-lieu", "name": "Cơ sở dữ liệu dịch vụ công", "agency": "so-tttt", "level": "1",
-             "hosts": ["lab-db"], "endpoints": [
+             "public": False, "hosts": ["lab-db"], "endpoints": [
                  {"url": f"tcp://{self.address('lab-db')}:{self.db_port}", "conditions": ["[CONNECTED] == true"]}]},
         ]
         return {

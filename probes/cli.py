@@ -15,6 +15,7 @@ from rich.table import Table
 
 from dvcops.catalog import Catalog
 from dvcops.cli.common import CatalogOpt, JsonOpt, StateOpt, catalog_from, console, state_dir
+from dvcops.durations import parse_duration
 from dvcops.formatting import fmt_date, fmt_datetime, fmt_minutes, fmt_number, fmt_percent
 from dvcops.i18n import LANGS, Messages
 from dvcops.periods import Period
@@ -26,7 +27,9 @@ from probes.history import History, UptimeReport
 from probes.logs import setup_logging
 from probes.metrics import ProbeMetrics
 from probes.models import ProbeResult
-from probes.rules import DEFAULT_JOB, rules_yaml
+from probes.placement import check_location
+from probes.promconfig import parse_pairs, prometheus_yaml
+from probes.rules import DEFAULT_JOB, QUORUM_FOR, QUORUM_WARMUP, rules_yaml
 from probes.settings import get_probe_settings
 from probes.targets import targets_from
 
@@ -42,6 +45,11 @@ ResolverOpt = Annotated[str | None, typer.Option(
     help="DNS resolver ADDRESS[:PORT] for endpoints that name none (default: the system's)")]
 ConcurrencyOpt = Annotated[int | None, typer.Option(help="Probes in flight at once (default 1024)")]
 RecordOpt = Annotated[bool, typer.Option("--record/--no-record", help="Write results to the history file")]
+LocationOpt = Annotated[str | None, typer.Option(
+    help="Where this prober stands (a catalogue location): the `location` label on every series")]
+ShardOpt = Annotated[str | None, typer.Option(help="I/N: probe only shard I of N of the catalogue (e.g. 1/4)")]
+EnvironmentOpt = Annotated[str | None, typer.Option(
+    help="This prober's environment: journeys that write data run only where the catalogue allows them")]
 
 
 TEXT = Messages({
@@ -66,6 +74,12 @@ TEXT = Messages({
     "certificate": ("chứng chỉ", "certificate"),
     "expires": ("hết hạn", "expires"),
     "days": ("ngày", "days"),
+    "locations": ("Điểm đo", "Locations"),
+    "journeys": ("Quy trình (nhiều bước)", "Journeys (multi-step)"),
+    "journey": ("Quy trình", "Journey"),
+    "failed_step": ("Bước lỗi", "Failed step"),
+    "quorum_note": ("theo đa số điểm đo (quorum): điểm đo mất kết nối không được tính",
+                    "by quorum of locations: a location whose canary failed is not counted"),
 })
 """The probe commands' table headings and words (Vietnamese first)."""
 LangOpt = Annotated[str, typer.Option("--lang", help="vi (Vietnamese, default) or en")]
@@ -106,14 +120,30 @@ def print_report(rep: UptimeReport, lang: str = "vi") -> None:
                   f"{t['source']}: {rep.source})")
     table = Table(title=f"{t['by_service']} ({t['minutes']})", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column(t["service"], overflow="fold", min_width=14)
-    for col in ("Uptime", "SLO", t["met"], t["attempts"], t["downtime"], t["incidents"], "p95 ms"):
+    with_locations = any(r.locations is not None for r in rep.services)
+    for col in ("Uptime", "SLO", t["met"], t["attempts"], t["downtime"], t["incidents"], "p95 ms",
+                *([t["locations"]] if with_locations else [])):
         table.add_column(col, justify="right", no_wrap=True)
     for r in rep.services:
         met = "—" if r.meets_slo is None else ("[green]✓[/]" if r.meets_slo else "[red]✗[/]")
         table.add_row(r.id, fmt_percent(r.uptime, 3, lang), fmt_percent(r.slo, 1, lang), met,
                       fmt_number(r.attempts, 0, lang), fmt_number(r.downtime_minutes, 1, lang), str(r.incidents),
-                      _ms(r.p95_latency_seconds, lang))
+                      _ms(r.p95_latency_seconds, lang),
+                      *([str(r.locations) if r.locations is not None else "—"] if with_locations else []))
     console.print(table)
+    if with_locations:
+        console.print(f"  {t['quorum_note']}", soft_wrap=True)
+    if rep.journeys:
+        table = Table(title=t["journeys"], title_justify="left", box=box.SIMPLE_HEAD)
+        table.add_column(t["service"], overflow="fold", min_width=12)
+        table.add_column(t["journey"], overflow="fold", min_width=10)
+        for col in ("Uptime", t["attempts"], t["downtime"], t["incidents"]):
+            table.add_column(col, justify="right", no_wrap=True)
+        table.add_column(t["failed_step"], no_wrap=True)
+        for r in rep.journeys:
+            table.add_row(r.service or "", r.id, fmt_percent(r.uptime, 3, lang), fmt_number(r.attempts, 0, lang),
+                          fmt_number(r.downtime_minutes, 1, lang), str(r.incidents), r.failed_step or "—")
+        console.print(table)
     table = Table(title=t["by_agency"], title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column(t["agency"], overflow="fold", min_width=12)
     for col in ("Uptime", t["services_met"], t["downtime"], t["incidents"]):
@@ -160,13 +190,16 @@ def serve(catalog: CatalogOpt,
           log_format: Annotated[str, typer.Option(help="text or json (one JSON object a line)")] = "text",
           blackbox_config: Annotated[Path | None, typer.Option(
               help="blackbox_exporter modules file for /probe?target=&module= (default: http_2xx, tcp_connect, "
-                   "tls_connect)")] = None) -> None:
+                   "tls_connect)")] = None,
+          location: LocationOpt = None, shard: ShardOpt = None, environment: EnvironmentOpt = None) -> None:
     """Probe on each endpoint's interval, serve /metrics (blackbox names), record history; SIGHUP reloads.
     Every endpoint's up→down and down→up is logged with the reason."""
     setup_logging(log_format)
     cat = catalog_from(catalog)
     modules = Modules.load(blackbox_config)
-    settings = get_probe_settings(canary=canary, resolver=resolver, concurrency=concurrency)
+    settings = get_probe_settings(canary=canary, resolver=resolver, concurrency=concurrency, location=location,
+                                  shard=shard, environment=environment)
+    check_location(settings.location, cat)
     history = History.in_state(state_dir(state), cat.province.timezone, raw_days=settings.raw_days,
                                hourly_days=settings.hourly_days) if record else None
 
@@ -183,9 +216,47 @@ def serve(catalog: CatalogOpt,
 @app.command()
 def rules(catalog: CatalogOpt,
           out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout")] = None,
+          quorum_for: Annotated[str, typer.Option(
+              help="How long a quorum outage or one-location reachability problem lasts before alerting")] = QUORUM_FOR,
+          quorum_warmup: Annotated[str, typer.Option(
+              help="How long a location must have reported before it counts in the quorum")] = QUORUM_WARMUP,
           job: Annotated[str, typer.Option(help="The prober's scrape job in Prometheus")] = DEFAULT_JOB) -> None:
-    """Prometheus recording rules and burn-rate alerts per service SLO, plus certificate-expiry alerts."""
-    text = rules_yaml(catalog_from(catalog), job=job)
+    """Prometheus recording rules and burn-rate alerts per service SLO, quorum of locations, certificate expiry."""
+    for option, value in (("--quorum-for", quorum_for), ("--quorum-warmup", quorum_warmup)):
+        try:
+            parse_duration(value)
+        except ValueError:
+            raise ProbeError(f"{option} {value!r}: expected a duration such as 2m or 30s") from None
+    text = rules_yaml(catalog_from(catalog), job=job, quorum_for=quorum_for, warmup=quorum_warmup)
+    if out is None:
+        print(text, end="")
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote {out}")
+
+
+config_app = typer.Typer(help="Configuration for the engines around the probers.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("prometheus")
+def config_prometheus(
+        catalog: CatalogOpt,
+        locations: Annotated[str | None, typer.Option(
+            help="Probers to scrape: NAME=ADDRESS:PORT,… (shard I of a location listens on PORT + I - 1)")] = None,
+        shards: Annotated[int, typer.Option(help="Shards per location (probers started with --shard I/N)")] = 1,
+        federate: Annotated[str | None, typer.Option(
+            help="Location Prometheus servers a central one federates: NAME=URL,…")] = None,
+        rule_file: Annotated[list[str] | None, typer.Option(
+            "--rules", help="Rule file(s) to load (from `dvcops probe rules`)")] = None,
+        scrape_interval: Annotated[str, typer.Option(help="Scrape and rule evaluation interval")] = "15s",
+        out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout")] = None) -> None:
+    """Prometheus scrape config for probers by location and shard (hashmod-checked), or federation for a central one."""
+    cat = catalog_from(catalog)
+    text = prometheus_yaml(
+        cat, locations=parse_pairs(locations, "--locations", "ADDRESS:PORT") if locations is not None else None,
+        shards=shards, federate=parse_pairs(federate, "--federate", "URL") if federate is not None else None,
+        rules=rule_file, interval=scrape_interval)
     if out is None:
         print(text, end="")
     else:
@@ -219,14 +290,7 @@ def uptime(catalog: CatalogOpt,
     _text(lang)
     cat = catalog_from(catalog)
     p = _period(cat, period, start, end)
-    if source == "prometheus":
-        if not url:
-            raise ProbeError("--source prometheus needs --url, e.g. --url http://127.0.0.1:9090")
-        history = History.from_prometheus(url, cat.province.timezone)
-    elif source == "sqlite":
-        history = History.in_state(state_dir(state), cat.province.timezone)
-    else:
-        raise ProbeError(f"--source {source!r}: expected sqlite or prometheus")
+    history = _history(cat, source, url, state)
     with history:
         rep = history.report(p, cat, cert_days=cert_days)
     if as_json:
@@ -234,6 +298,46 @@ def uptime(catalog: CatalogOpt,
     else:
         print_report(rep, lang)
     raise typer.Exit(1 if any(r.meets_slo is False for r in rep.services) else 0)
+
+
+def status_page(
+        catalog: CatalogOpt,
+        out: Annotated[Path, typer.Option("--out", "-o", help="Folder the page is written to (served by nginx)")],
+        source: Annotated[str, typer.Option(help="sqlite (the state dir) or prometheus")] = "sqlite",
+        url: Annotated[str | None, typer.Option(help="Prometheus URL for --source prometheus")] = None,
+        notes: Annotated[Path | None, typer.Option(
+            help="Notes file (default: <state>/probes/status-notes.yml)")] = None,
+        note: Annotated[str | None, typer.Option(help="Add a note (Vietnamese) before writing the page")] = None,
+        note_en: Annotated[str | None, typer.Option(help="The note in English")] = None,
+        service: Annotated[str | None, typer.Option(help="The service the note is about (default: all)")] = None,
+        resolved: Annotated[bool, typer.Option(help="The note says the incident is over")] = False,
+        state: StateOpt = None) -> None:
+    """Write the public status page (Vietnamese index.html, English en.html): state now, 90 days, incidents,
+    maintenance. Static, self-contained, replaced atomically; add a note with --note."""
+    from probes.statuspage import NOTES_FILE, StatusNote, add_note, collect, load_notes, write_site
+
+    cat = catalog_from(catalog)
+    notes_path = notes or state_dir(state).path(*NOTES_FILE)
+    if note is not None:
+        add_note(notes_path, cat, StatusNote(at=datetime.now(ZoneInfo(cat.province.timezone)), text=note,
+                                             text_en=note_en, service=service, resolved=resolved))
+    elif note_en is not None or service is not None:
+        raise ProbeError("--note-en and --service go with --note \"…\" (the Vietnamese text)")
+    history = _history(cat, source, url, state)
+    with history:
+        data = collect(history, cat, datetime.now(ZoneInfo(cat.province.timezone)), load_notes(notes_path, cat))
+    files = write_site(data, out)
+    console.print(f"wrote {', '.join(str(f) for f in files)}")
+
+
+def _history(cat: Catalog, source: str, url: str | None, state: Path | None) -> History:
+    if source == "prometheus":
+        if not url:
+            raise ProbeError("--source prometheus needs --url, e.g. --url http://127.0.0.1:9090")
+        return History.from_prometheus(url, cat.province.timezone)
+    if source == "sqlite":
+        return History.in_state(state_dir(state), cat.province.timezone)
+    raise ProbeError(f"--source {source!r}: expected sqlite or prometheus")
 
 
 def demo_step(ctx: DemoContext) -> None:

@@ -144,6 +144,7 @@ class Prober:
         stop = stop or asyncio.Event()
         deadline = time.monotonic() + duration if duration is not None else None
         tasks: dict[str, tuple[Target, asyncio.Task[None]]] = {}
+        await self.check_canary()  # know the canary's verdict before the first probe is charged
         canary_task = asyncio.create_task(self._canary_loop(stop)) if self.canary else None
         try:
             while not stop.is_set():

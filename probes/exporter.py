@@ -20,18 +20,20 @@ from pathlib import Path
 from aiohttp import web
 
 from dvcops.addresses import parse_address_port
-from dvcops.catalog import load_catalog
+from dvcops.catalog import Catalog, load_catalog
 from dvcops.errors import DvcopsError
 from probes.blackbox import Modules
 from probes.blackbox import probe as blackbox_probe
 from probes.engine import Prober
 from probes.errors import ProbeError
 from probes.history import History
+from probes.journeys import JourneyMetrics, JourneyResult, JourneyRunner, JourneyTarget, journey_state, journey_targets
 from probes.logs import Transitions
 from probes.metrics import ProbeMetrics
 from probes.models import ProbeResult
+from probes.placement import placed_targets
 from probes.settings import ProbeSettings
-from probes.targets import Target, targets_from
+from probes.targets import Target
 
 log = logging.getLogger("dvcops.probes")
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -51,18 +53,22 @@ class Exporter:
         self.catalog_path = catalog_path
         self.modules = modules or Modules.load(None)
         catalog = load_catalog(catalog_path)
-        self.prober = Prober(targets_from(catalog), settings)
+        self.settings = settings
+        self.prober = Prober(placed_targets(catalog, settings), settings)
         self.metrics = ProbeMetrics(self.prober.targets)
         self.history = history
         self.pending: list[ProbeResult] = []
         self.transitions = Transitions()
         self.stop = asyncio.Event()
+        self.init_journeys(catalog)
 
     def reload(self) -> bool:
         """Load the catalogue again; on any problem keep the current one and log one line."""
         try:
-            targets = targets_from(load_catalog(self.catalog_path))
+            catalog = load_catalog(self.catalog_path)
+            targets = placed_targets(catalog, self.settings)
             self.prober.replace_targets(targets)
+            self.reload_journeys(catalog)
         except DvcopsError as exc:
             more = f" (+{len(exc.lines) - 1} more)" if len(exc.lines) > 1 else ""
             log.error("catalogue reload failed, keeping the previous one: %s%s", exc.lines[0], more)
@@ -83,10 +89,47 @@ class Exporter:
             self.metrics.canary_success = self.prober.canary_up
 
     async def flush(self) -> None:
+        await self.flush_journeys()
         if self.history is None or not self.pending:
             return
         batch, self.pending = self.pending, []
         await asyncio.to_thread(self.history.record, batch)
+
+    # ---------------------------------------------------------------- locations and journeys (issue 19)
+
+    def init_journeys(self, catalog: Catalog) -> None:
+        self.journeys = JourneyRunner(journey_targets(catalog, self.settings),
+                                      lambda t, ok: journey_state(t, ok, self.prober.canary_up))
+        self.journey_metrics = JourneyMetrics(self.journeys.targets)
+        self.journey_pending: list[JourneyResult] = []
+
+    def reload_journeys(self, catalog: Catalog) -> None:
+        self.journeys.targets = journey_targets(catalog, self.settings)
+        self.journey_metrics.set_targets(self.journeys.targets)
+
+    def on_journey(self, target: JourneyTarget, result: JourneyResult) -> None:
+        self.journey_metrics.observe(target, result)
+        self.journey_pending.append(result)
+        if not result.success:
+            log.info("journey %s/%s failed at step %s: %s", result.service, result.journey, result.failed_step,
+                     result.error)
+
+    async def flush_journeys(self) -> None:
+        if self.history is None or not self.journey_pending:
+            return
+        batch, self.journey_pending = self.journey_pending, []
+        await asyncio.to_thread(self.history.record_journeys, batch)
+
+    def location_exposition(self) -> bytes:
+        """Series about this prober as a vantage point: its canary (1 when it has none), location and shard."""
+        loc = f'location="{self.settings.location}"' if self.settings.location else ""
+        info = ",".join(x for x in (loc, f'shard="{self.settings.shard}"' if self.settings.shard else "") if x)
+        return ("# HELP dvcops_probe_canary_success Whether this prober's connectivity canary answers (1 without one)\n"
+                "# TYPE dvcops_probe_canary_success gauge\n"
+                f"dvcops_probe_canary_success{{{loc}}} {1 if self.prober.canary_up else 0}\n"
+                "# HELP dvcops_probe_location_info The prober's location and shard\n"
+                "# TYPE dvcops_probe_location_info gauge\n"
+                f"dvcops_probe_location_info{{{info}}} 1\n").encode() + self.journey_metrics.exposition().encode()
 
     async def _writer(self) -> None:
         while not self.stop.is_set():
@@ -98,7 +141,8 @@ class Exporter:
         app = web.Application()
 
         async def metrics(_: web.Request) -> web.Response:
-            return web.Response(body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
+            return web.Response(body=self.metrics.exposition() + self.location_exposition(),
+                                headers={"Content-Type": CONTENT_TYPE})
 
         async def healthy(_: web.Request) -> web.Response:
             return web.Response(text="Healthy\n")
@@ -141,11 +185,13 @@ class Exporter:
             loop.add_signal_handler(sig, self.stop.set)
         log.info("probing %d endpoints, metrics on http://%s:%d/metrics", len(self.prober.targets), host, port)
         writer = asyncio.create_task(self._writer())
+        journeys = asyncio.create_task(self.journeys.run(self.on_journey, self.stop))
         try:
             await self.prober.run(self.on_results, self.stop, duration)
         finally:
             self.stop.set()
             await writer
+            await journeys
             await self.flush()
             for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)

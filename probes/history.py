@@ -33,12 +33,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from dvcops.catalog import Catalog, Maintenance
+from dvcops.catalog import Catalog, Maintenance, Service
 from dvcops.periods import Period
 from dvcops.state import StateDir
 from dvcops.timezone import DEFAULT_TZ
@@ -49,7 +49,12 @@ from probes.rollup import Counts, EndpointPeriod
 from probes.store import Sample as _Sample
 from probes.store import SqliteStore
 
-Scope = Literal["endpoint", "service", "agency", "province"]
+if TYPE_CHECKING:
+    from probes.journeys import JourneyResult
+
+Scope = Literal["endpoint", "service", "agency", "province", "journey"]
+JOURNEY_PREFIX = "journey:"
+"""Journeys are stored as endpoints `journey:<name>` of their service and reported as rows of their own."""
 HISTORY_FILE = ("probes", "history.sqlite")
 
 
@@ -101,6 +106,10 @@ class Availability(BaseModel):
     services: int | None = None
     """For agencies and the province: how many services, and how many meet their SLO."""
     services_meeting_slo: int | None = None
+    locations: int | None = None
+    """Read from the quorum series of several locations: how many locations reported (at most, over the period)."""
+    failed_step: str | None = None
+    """Journeys: the step at which the period's last failure stopped."""
 
 
 class Incident(BaseModel):
@@ -138,6 +147,8 @@ class UptimeReport(BaseModel):
     agencies: list[Availability] = Field(default_factory=list)
     services: list[Availability] = Field(default_factory=list)
     endpoints: list[Availability] = Field(default_factory=list)
+    journeys: list[Availability] = Field(default_factory=list)
+    """Journeys (multi-step checks) as rows of their own: not part of their service's uptime."""
     incidents: list[Incident] = Field(default_factory=list)
     certificates: list[CertificateExpiry] = Field(default_factory=list)
 
@@ -209,6 +220,15 @@ class History:
                 cert_expiry=cert.earliest_expiry.timestamp() if cert else None,
                 cert_subject=cert.subject if cert else None))
         self._writable().write_samples(by_endpoint.items(), raw=raw)
+
+    def record_journeys(self, results: Iterable[JourneyResult], raw: bool = True) -> None:
+        """Store journey runs as attempts of the endpoint `journey:<name>`; a failure's reason is its step."""
+        by_journey: dict[tuple[str, str, str, str], list[_Sample]] = defaultdict(list)
+        for r in results:
+            by_journey[(r.service, r.agency, r.level, f"{JOURNEY_PREFIX}{r.journey}")].append(_Sample(
+                at=r.at.timestamp(), state=r.state, latency=r.duration_seconds if r.success else None,
+                reason=r.failed_step, error=r.error))
+        self._writable().write_samples(by_journey.items(), raw=raw)
 
     def write(self, ref: EndpointRef, samples: Iterable[Sample], maintenance: Sequence[Maintenance] = ()) -> None:
         """Add known attempts; up/down attempts inside a maintenance window are stored as maintenance."""
@@ -400,6 +420,8 @@ def _summarise(p: Period, eps: list[EndpointPeriod], catalog: Catalog | None, so
     label = p.label
     services = {s.id: s for s in catalog.services} if catalog else {}
     agencies = {a.id: a for a in catalog.agencies} if catalog else {}
+    journeys = [e for e in eps if e.endpoint.startswith(JOURNEY_PREFIX)]
+    eps = [e for e in eps if not e.endpoint.startswith(JOURNEY_PREFIX)]
     groups = _by_service(eps, catalog)
     for sid, known in services.items():  # catalogue services with no history yet still get a row
         groups.setdefault((sid, known.agency), [])
@@ -421,10 +443,12 @@ def _summarise(p: Period, eps: list[EndpointPeriod], catalog: Catalog | None, so
         incidents += merged
         svc = services.get(sid)
         slo = catalog.slo_of(svc) if catalog and svc else None
+        reported = [e.locations for e in group if e.locations is not None]
         service_rows.append(_row(
             "service", sid, label, counts, name=svc.name if svc else None, service=sid, agency=agency, slo=slo,
             meets_slo=None if slo is None or counts.uptime is None else counts.uptime >= slo,
-            downtime_minutes=round(sum(i.duration_minutes for i in merged), 6), incidents=len(merged)))
+            downtime_minutes=round(sum(i.duration_minutes for i in merged), 6), incidents=len(merged),
+            locations=max(reported) if reported else None))
 
     def roll(scope: Scope, ident: str, rows: list[Availability], name: str | None) -> Availability:
         counts = Counts()
@@ -447,7 +471,23 @@ def _summarise(p: Period, eps: list[EndpointPeriod], catalog: Catalog | None, so
                     catalog.province.name if catalog else None)
     order = {sid: i for i, sid in enumerate(services)}
     service_rows.sort(key=lambda r: (order.get(r.id, len(order)), r.id))
+    journey_rows = [_journey_row(e, label, services, catalog) for e in journeys]
+    journey_rows.sort(key=lambda r: (order.get(r.service or "", len(order)), r.id))
     return UptimeReport(period=label, start=p.start, end=p.end, source=source, province=province,
-                        agencies=agency_rows, services=service_rows, endpoints=endpoint_rows,
+                        agencies=agency_rows, services=service_rows, endpoints=endpoint_rows, journeys=journey_rows,
                         incidents=sorted(incidents, key=lambda i: i.start),
                         certificates=_certificates(eps, cert_days, now, tz))
+
+
+def _journey_row(e: EndpointPeriod, label: str, services: dict[str, Service], catalog: Catalog | None) -> Availability:
+    """A journey's own row: its runs, outages and the step its last failure stopped at."""
+    name = e.endpoint.removeprefix(JOURNEY_PREFIX)
+    svc = services.get(e.service)
+    declared = next((j for j in svc.journeys if j.name == name), None) if svc else None
+    slo = catalog.slo_of(svc) if catalog and svc else None
+    failed = [reason for _, _, reason, _ in e.outages if reason]
+    return _row("journey", name, label, e.counts, name=(declared.title if declared else None) or name,
+                service=e.service, agency=svc.agency if svc else e.agency, slo=slo,
+                meets_slo=None if slo is None or e.counts.uptime is None else e.counts.uptime >= slo,
+                downtime_minutes=round(sum(b - a for a, b, _, _ in e.outages) / 60, 6), incidents=len(e.outages),
+                failed_step=failed[-1] if failed else None)

@@ -3,7 +3,8 @@
 Every series carries `service`, `agency`, `level`, `endpoint`, so the community's blackbox
 dashboards and alerts work, and uptime rolls up per service and agency in PromQL:
 
-- gauges of the latest attempt: `probe_success`, `probe_duration_seconds`, `probe_http_status_code`,
+- gauges of the latest attempt: `probe_success`, `probe_charged` (up or down, not maintenance or unknown:
+  what the quorum rules count), `probe_duration_seconds`, `probe_http_status_code`,
   `probe_http_duration_seconds{phase}` (summed over redirects), `probe_http_redirects`,
   `probe_http_ssl`, `probe_http_version`, `probe_http_content_length`, `probe_failed_due_to_regex`,
   `probe_ssl_earliest_cert_expiry` (also when verification failed),
@@ -96,6 +97,8 @@ class ProbeMetrics:
         certs = [(s, r.cert) for s, r in latest if r.cert is not None]
         gauge("probe_success", "Displays whether or not the probe was a success",
               ((s.labels, 1 if r.success else 0) for s, r in latest))
+        gauge("probe_charged", "Whether the last attempt counts for the SLO (0: maintenance, or the canary failed)",
+              ((s.labels, 1 if r.state in ("up", "down") else 0) for s, r in latest))
         gauge("probe_duration_seconds", "Returns how long the probe took to complete in seconds",
               ((s.labels, r.duration_seconds) for s, r in latest))
         gauge("probe_dns_lookup_time_seconds", "Returns the time taken for probe dns lookup in seconds",

@@ -13,6 +13,12 @@ For provinces that already keep metrics in Prometheus (`dvcops probe uptime --so
 
 `increase()` extrapolates to the range's edges, so counts can differ from the SQLite history by an
 attempt or two per endpoint, and Prometheus only answers for as long as its retention.
+
+Several locations (the quorum rules of `dvcops probe rules` loaded): a service's uptime is read from
+`probe:service_up:quorum`, one verdict per rule evaluation, instead of from any one prober's
+counters. Each service then has one row, endpoint `quorum`, whose attempts are the evaluations in
+the period, its successes those the quorum saw up, its outages the runs of evaluations it saw down,
+and `locations` the most locations that reported at once. Journeys come from `probe_journey_*`.
 """
 
 from __future__ import annotations
@@ -97,7 +103,82 @@ class PrometheusSource:
         for key, outages in self.outages(start, at).items():
             if key in eps:
                 eps[key].outages = outages
+        quorum = self.collect_quorum(start, at, rng)
+        if quorum:
+            services = {(k[0], k[1], k[2]) for k in quorum}
+            latency = {k: v for k, v in eps.items() if (k[0], k[1], k[2]) in services}
+            eps = {k: v for k, v in eps.items() if (k[0], k[1], k[2]) not in services}
+            for key, ep in quorum.items():
+                for other in latency.values():
+                    if other.service == ep.service:
+                        _merge_latency(ep, other)
+                eps[key] = ep
+        eps.update(self.collect_journeys(start, at, rng))
         return list(eps.values())
+
+    # ------------------------------------------------------------------ locations and journeys (issue 19)
+
+    def collect_quorum(self, start: float, at: float, rng: str) -> dict[Key, EndpointPeriod]:
+        """Per service, from the quorum series (empty when the quorum rules are not loaded)."""
+        by = "service, agency, level"
+        samples = self.query(f"sum by ({by}) (count_over_time(probe:service_up:quorum{rng}))", at)
+        if not samples:
+            return {}
+        ups = self.query(f"sum by ({by}) (sum_over_time(probe:service_up:quorum{rng}))", at)
+        reporting = self.query(f"max by ({by}) (max_over_time(probe:locations_reporting:count{rng}))", at)
+        down = self._runs("probe:service_up:quorum == 0", start, at, by)
+        out: dict[Key, EndpointPeriod] = {}
+        for key, n in samples.items():
+            ep = out[key[:3] + ("quorum",)] = EndpointPeriod(key[0], key[1], key[2], "quorum")
+            ep.counts.attempts = round(n)
+            ep.counts.successes = round(ups.get(key, 0.0))
+            ep.locations = round(reporting[key]) if key in reporting else None
+            ep.outages = [(a, b, "quorum", ongoing) for a, b, _, ongoing in down.get(key, [])]
+        return out
+
+    def collect_journeys(self, start: float, at: float, rng: str) -> dict[Key, EndpointPeriod]:
+        """Journeys' runs, charged failures (reason: the step) and outages, as endpoints `journey:<name>`."""
+        by = "service, agency, level, journey"
+        attempts = self.query_by(f"sum by ({by}) (increase(probe_journey_attempts_total{rng}))", at, "journey")
+        if not attempts:
+            return {}
+        failures = self.query_by(f"sum by ({by}) (increase(probe_journey_failures_total{rng}))", at, "journey")
+        excluded = self.query_by(f"sum by ({by}) (increase(probe_journey_excluded_total{rng}))", at, "journey")
+        runs = self._runs(f"sum by ({by}, step) (increase(probe_journey_failures_total[{{step}}s])) > 0", start, at,
+                          f"{by}, step", label="journey", reason_label="step")
+        out: dict[Key, EndpointPeriod] = {}
+        for (key, journey), n in attempts.items():
+            ep = EndpointPeriod(key[0], key[1], key[2], f"journey:{journey}")
+            c = ep.counts
+            c.attempts, c.unknowns = round(n), round(excluded.get((key, journey), 0.0))
+            c.successes = max(0, c.charged - round(failures.get((key, journey), 0.0)))
+            ep.outages = runs.get(key[:3] + (journey,), [])
+            out[(key[0], key[1], key[2], ep.endpoint)] = ep
+        return out
+
+    def _runs(self, expr: str, start: float, end: float, by: str, label: str = "endpoint",
+              reason_label: str = "") -> dict[Key, list[tuple[float, float, str | None, bool]]]:
+        """Steps at which `expr` has a value, merged into (start, end, reason, ongoing) runs per series."""
+        span = end - start
+        step = self.step or max(math.ceil(span / 10_000), min(60, max(5, math.ceil(span / 20))))
+        series = self._get("/api/v1/query_range", {"query": expr.replace("{step}", str(int(step))),
+                                                   "start": min(start + step, end), "end": end, "step": step})
+        runs: dict[Key, list[tuple[float, float, str | None, bool]]] = {}
+        for s in series:
+            m = s["metric"]
+            last = m.get(label, "") if label != "endpoint" else ""
+            key = (m.get("service", ""), m.get("agency", ""), m.get("level", ""), last)
+            merged: list[list[Any]] = []
+            for t, _ in s["values"]:
+                t = float(t)
+                if merged and t - merged[-1][1] <= step * 2.01:
+                    merged[-1][1] = t
+                else:
+                    merged.append([max(start, t - step), t, m.get(reason_label) if reason_label else None])
+            runs.setdefault(key, []).extend((a, b, r, end - b < step) for a, b, r in merged)
+        for v in runs.values():
+            v.sort()
+        return runs
 
     def outages(self, start: float, end: float) -> dict[Key, list[tuple[float, float, str | None, bool]]]:
         """Steps in which charged failures increased, merged into (start, end, reason, ongoing) runs."""
@@ -120,3 +201,18 @@ class PrometheusSource:
                     merged.append([max(start, t - step), t, at_reason[t]])
             runs[key] = [(a, b, reason or None, end - b < step) for a, b, reason in merged]
         return runs
+
+
+def _merge_latency(into: EndpointPeriod, other: EndpointPeriod) -> None:
+    """Latency of a service's endpoints (all locations) onto its quorum row."""
+    c, o = into.counts, other.counts
+    c.lat_count += o.lat_count
+    c.lat_sum += o.lat_sum
+    c.buckets = [a + b for a, b in zip(c.buckets, o.buckets, strict=True)]
+    if o.lat_min is not None:
+        c.lat_min = o.lat_min if c.lat_min is None else min(c.lat_min, o.lat_min)
+    if o.lat_max is not None:
+        c.lat_max = o.lat_max if c.lat_max is None else max(c.lat_max, o.lat_max)
+    if other.cert_expiry is not None:
+        into.cert_expiry = other.cert_expiry if into.cert_expiry is None else min(into.cert_expiry, other.cert_expiry)
+        into.cert_seen_at = other.cert_seen_at

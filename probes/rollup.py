@@ -137,3 +137,5 @@ class EndpointPeriod:
     cert_seen_at: float | None = None
     cert_subject: str | None = None
     last_at: float | None = None
+    locations: int | None = None
+    """How many locations reported (read from the quorum series); None for one prober's own history."""

@@ -35,6 +35,10 @@ FOR = {"page": "2m30s", "ticket": "1h"}
 REASONS_VI = {"dns": "lỗi phân giải tên miền", "connect": "không kết nối được", "tls": "lỗi TLS/chứng chỉ",
               "timeout": "quá thời gian chờ", "status": "mã trạng thái HTTP không đạt",
               "body": "nội dung trả về không đạt", "condition": "không đạt điều kiện kiểm tra"}
+QUORUM_WARMUP = "1m"
+"""A location counts in the quorum once its series are at least this old."""
+QUORUM_FOR = "2m"
+"""How long a quorum outage or a one-location reachability problem lasts before its alert fires."""
 
 
 def scaled(duration: str, scale: float = 1) -> str:
@@ -74,9 +78,14 @@ def burn_expr(service: str, slo: float, pairs: tuple[tuple[float, str, str], ...
     return "\nor\n".join(parts)
 
 
-def rules(catalog: Catalog, job: str = DEFAULT_JOB, scale: float = 1, node_job: str = NODE_JOB) -> dict[str, Any]:
-    """The rule file as data (groups of recording rules and alerts), scoped to the prober's `job`."""
+def rules(catalog: Catalog, job: str = DEFAULT_JOB, scale: float = 1, node_job: str = NODE_JOB,
+          quorum_for: str = QUORUM_FOR, warmup: str = QUORUM_WARMUP) -> dict[str, Any]:
+    """The rule file as data (groups of recording rules and alerts), scoped to the prober's `job`.
+
+    With locations in the catalogue, the SLI is the quorum's view, not any one prober's."""
     sli = [{"record": f"probe:sli_error:ratio_rate{w}", "expr": sli_expr(w, job, scale)} for w in WINDOWS]
+    if catalog.locations:
+        sli = quorum_sli(scale)
     slo_rules: list[dict[str, Any]] = []
     for s in catalog.services:
         if not s.endpoints:
@@ -106,8 +115,10 @@ def rules(catalog: Catalog, job: str = DEFAULT_JOB, scale: float = 1, node_job: 
         {"name": "dvcops-probes-sli", "rules": sli},
         {"name": "dvcops-probes-slo", "rules": slo_rules},
         {"name": "dvcops-probes-certificates", "rules": certificate_rules(job, scale)},
-        {"name": "dvcops-probes-availability", "rules": availability_rules(job, scale)},
+        {"name": "dvcops-probes-availability",
+         "rules": availability_rules(job, scale, locations=bool(catalog.locations))},
         {"name": "dvcops-infrastructure", "rules": infrastructure_rules(catalog, job, scale, node_job)},
+        *quorum_groups(catalog, scaled(quorum_for, scale), scaled(warmup, scale), job),
     ]}
 
 
@@ -130,11 +141,13 @@ def certificate_rules(job: str = DEFAULT_JOB, scale: float = 1) -> list[dict[str
     ]
 
 
-def availability_rules(job: str = DEFAULT_JOB, scale: float = 1) -> list[dict[str, Any]]:
+def availability_rules(job: str = DEFAULT_JOB, scale: float = 1, locations: bool = False) -> list[dict[str, Any]]:
     """An endpoint failing every attempt for 5 minutes (a ticket: the burn-rate alerts page), with its reason;
-    the prober's own connectivity canary failing (a page for the operator; it inhibits every endpoint alert)."""
+    the prober's own connectivity canary failing (a page for the operator; it inhibits every endpoint alert).
+    With several locations one prober's canary is no page: ProbeLocationCanaryDown (a warning) says it, and
+    the quorum leaves that location out."""
     why = reason_template(f"job='{job}',endpoint='%s'", scaled("5m", scale), "$labels.endpoint")
-    return [
+    out: list[dict[str, Any]] = [
         {"alert": "ProbeEndpointDown",
          "expr": f'(probe_success{{job="{job}"}} == 0)\n* on (service) group_left (service_name, agency_name) '
                  "probe:service_info",
@@ -144,13 +157,16 @@ def availability_rules(job: str = DEFAULT_JOB, scale: float = 1) -> list[dict[st
                         f"không hoạt động, nguyên nhân: {why}",
              "summary_en": "{{ $labels.service_name }}: {{ $labels.endpoint }} is down",
              "reason": why}},
-        {"alert": "ProbeCanaryDown", "expr": f'dvcops_probe_canary_success{{job="{job}"}} == 0',
-         "for": scaled("1m", scale), "labels": {"severity": "page", "scope": "prober"},
-         "annotations": {"summary": "Máy thăm dò {{ $labels.instance }} mất kết nối (canary lỗi): các cảnh báo "
-                                    "dịch vụ tạm không gửi",
-                         "summary_en": "Prober {{ $labels.instance }} lost connectivity (canary failing): "
-                                       "service alerts are held back"}},
     ]
+    if not locations:
+        out.append(
+            {"alert": "ProbeCanaryDown", "expr": f'dvcops_probe_canary_success{{job="{job}"}} == 0',
+             "for": scaled("1m", scale), "labels": {"severity": "page", "scope": "prober"},
+             "annotations": {"summary": "Máy thăm dò {{ $labels.instance }} mất kết nối (canary lỗi): các cảnh báo "
+                                        "dịch vụ tạm không gửi",
+                             "summary_en": "Prober {{ $labels.instance }} lost connectivity (canary failing): "
+                                           "service alerts are held back"}})
+    return out
 
 
 def infrastructure_rules(catalog: Catalog, job: str = DEFAULT_JOB, scale: float = 1,
@@ -167,6 +183,74 @@ def infrastructure_rules(catalog: Catalog, job: str = DEFAULT_JOB, scale: float 
     return out
 
 
+# ---------------------------------------------------------------------------- locations and quorum (issue 19)
+
+SL = "service, agency, level, location"
+
+
+def quorum_groups(catalog: Catalog, alert_for: str = QUORUM_FOR, warmup: str = QUORUM_WARMUP,
+                  job: str = DEFAULT_JOB) -> list[dict[str, Any]]:
+    """Recording rules that turn each location's view into one verdict per service, and the alerts on it.
+
+    Per service and location: `probe:location_reporting:bool` (some endpoint's last attempt was charged:
+    the location's canary answered and no maintenance; and the location was already there `warmup` ago,
+    so when Prometheus restarts, the first location scraped cannot be a quorum of one for a moment
+    and page), `probe:location_down:bool` (1 if a charged
+    endpoint failed). Per service: how many locations report and see it down, the quorum (the
+    catalogue's `quorum`, else a majority of those reporting) and `probe:service_up:quorum`, the
+    series the SLO, uptime and status page read. A location whose canary fails reports nothing, so it
+    can neither cause nor hide an outage.
+    """
+    sel = f'{{job="{job}"}}'
+    explicit = {s.id: s.quorum for s in catalog.services if s.quorum is not None and (s.endpoints)}
+    default_sel = f'{{service!~"{"|".join(sorted(explicit))}"}}' if explicit else ""
+    quorum = [{"record": "probe:quorum:count", "expr": f"floor(probe:locations_reporting:count{default_sel} / 2) + 1"}]
+    quorum += [{"record": "probe:quorum:count",
+                "expr": f'clamp_max(probe:locations_reporting:count{{service="{sid}"}}, {q})'}
+               for sid, q in sorted(explicit.items())]
+    records = [
+        {"record": "probe:location_reporting:bool",
+         "expr": f"max by ({SL}) (probe_charged{sel}) == 1\n"
+                 f" and on ({SL}) max by ({SL}) (probe_charged{sel} offset {warmup})"},
+        {"record": "probe:location_down:bool",
+         "expr": f"max by ({SL}) ((1 - probe_success{sel}) * probe_charged{sel})\n"
+                 f" and on ({SL}) probe:location_reporting:bool"},
+        {"record": "probe:locations_reporting:count", "expr": f"count by ({BY}) (probe:location_reporting:bool)"},
+        {"record": "probe:locations_down:count", "expr": f"sum by ({BY}) (probe:location_down:bool)"},
+        *quorum,
+        {"record": "probe:service_up:quorum",
+         "expr": "probe:locations_down:count < bool on (service, agency, level) probe:quorum:count"},
+    ]
+    alerts = [
+        {"alert": "ProbeServiceDownQuorum", "expr": "probe:service_up:quorum == 0", "for": alert_for,
+         "labels": {"severity": "page"},
+         "annotations": {
+             "summary": "{{ $labels.service }}: không truy cập được từ đa số điểm đo (mất dịch vụ)",
+             "summary_en": "{{ $labels.service }}: down as seen from a quorum of locations (outage)"}},
+        {"alert": "ProbeServiceUnreachableFrom",
+         "expr": "probe:location_down:bool == 1\nunless on (service, agency, level) probe:service_up:quorum == 0",
+         "for": alert_for, "labels": {"severity": "warning"},
+         "annotations": {
+             "summary": "{{ $labels.service }}: không truy cập được từ điểm đo {{ $labels.location }} "
+                        "(các điểm đo khác vẫn thấy hoạt động)",
+             "summary_en": "{{ $labels.service }}: unreachable from {{ $labels.location }} only "
+                           "(a reachability problem, not an outage)"}},
+        {"alert": "ProbeLocationCanaryDown", "expr": f"dvcops_probe_canary_success{sel} == 0", "for": alert_for,
+         "labels": {"severity": "warning"},
+         "annotations": {
+             "summary": "Điểm đo {{ $labels.location }} mất kết nối: kết quả của nó không được tính",
+             "summary_en": "Location {{ $labels.location }} lost connectivity: its results are not counted"}},
+    ]
+    return [{"name": "dvcops-probes-quorum", "rules": records},
+            {"name": "dvcops-probes-reachability", "rules": alerts}]
+
+
+def quorum_sli(scale: float = 1) -> list[dict[str, Any]]:
+    """With locations, the SLI is the share of time a quorum saw the service down (not any one prober's view)."""
+    return [{"record": f"probe:sli_error:ratio_rate{w}",
+             "expr": f"1 - avg_over_time(probe:service_up:quorum[{scaled(w, scale)}])"} for w in WINDOWS]
+
+
 class _Dumper(yaml.SafeDumper):
     """Multi-line PromQL as `|` blocks, so the file reads like hand-written rules."""
 
@@ -178,8 +262,9 @@ def _str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
 _Dumper.add_representer(str, _str)
 
 
-def rules_yaml(catalog: Catalog, job: str = DEFAULT_JOB, scale: float = 1, node_job: str = NODE_JOB) -> str:
+def rules_yaml(catalog: Catalog, job: str = DEFAULT_JOB, scale: float = 1, node_job: str = NODE_JOB,
+               quorum_for: str = QUORUM_FOR, warmup: str = QUORUM_WARMUP) -> str:
     header = (f"# Prometheus rules for {catalog.province.name}, written by `dvcops probe rules`.\n"
               "# Check with: promtool check rules <this file>\n")
-    data = rules(catalog, job, scale, node_job)
+    data = rules(catalog, job, scale, node_job, quorum_for, warmup)
     return header + yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000)

@@ -6,7 +6,9 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dvcops.addresses import check_resolver
+from dvcops.catalog import check_location_name
 from probes.errors import ProbeError
+from probes.placement import parse_shard
 
 
 class ProbeSettings(BaseSettings):
@@ -31,12 +33,32 @@ class ProbeSettings(BaseSettings):
     """Days hourly roll-ups are kept: 400 covers 13 months for year-on-year comparisons."""
     jitter: float = Field(1.0, ge=0, le=1)
     """Fraction of each endpoint's interval its first probe is spread over in `serve` (no thundering herd)."""
+    location: str | None = None
+    """Where this prober stands (DVCOPS_PROBE_LOCATION, `--location`): the `location` label on every series."""
+    shard: str | None = None
+    """`I/N`: probe only this shard's share of the catalogue (probes/placement.py)."""
+    environment: str | None = None
+    """The environment this prober runs in; journeys that write data run only where the catalogue allows it."""
 
 
     @field_validator("resolver")
     @classmethod
     def _resolver(cls, v: str | None) -> str | None:
         return check_resolver(v)
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, v: str | None) -> str | None:
+        return None if v is None else check_location_name(v)
+
+    @field_validator("shard")
+    @classmethod
+    def _shard(cls, v: str | None) -> str | None:
+        try:
+            parse_shard(v)
+        except ProbeError as exc:
+            raise ValueError(exc.lines[0].split(": ", 1)[1]) from None
+        return v
 
 
 def get_probe_settings(**overrides: object) -> ProbeSettings:

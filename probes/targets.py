@@ -35,6 +35,8 @@ class Target:
     maintenance: tuple[Maintenance, ...] = field(default=(), compare=False)
     keep_body: bool = False
     """Read the body even without a [BODY] condition (blackbox modules' body regexps)."""
+    location: str = ""
+    """Where the prober stands (`--location`); empty when it does not say."""
 
     @property
     def key(self) -> str:
@@ -58,7 +60,10 @@ class Target:
         return url_port(self.url)
 
     def labels(self) -> dict[str, str]:
-        return {"service": self.service, "agency": self.agency, "level": self.level, "endpoint": self.endpoint}
+        labels = {"service": self.service, "agency": self.agency, "level": self.level, "endpoint": self.endpoint}
+        if self.location:
+            labels["location"] = self.location
+        return labels
 
 
 def endpoint_label(endpoint: Endpoint, seen: set[str]) -> str:
@@ -73,11 +78,13 @@ def endpoint_label(endpoint: Endpoint, seen: set[str]) -> str:
     return label
 
 
-def targets_from(catalog: Catalog) -> list[Target]:
-    """Every endpoint of every service, in catalogue order."""
+def targets_from(catalog: Catalog, location: str | None = None) -> list[Target]:
+    """Every endpoint of every service (of those probed from `location`, if given), in catalogue order."""
     ca = catalog.ca_path()
     out = []
     for service in catalog.services:
+        if not catalog.probes_from(service, location):
+            continue
         seen: set[str] = set()
         for ep in service.endpoints:
             out.append(Target(
@@ -87,7 +94,7 @@ def targets_from(catalog: Catalog) -> list[Target]:
                 interval=catalog.interval_of(service).total_seconds(),
                 conditions=tuple(ep.parsed_conditions), resolver=ep.resolver, expect=tuple(ep.expect),
                 ca_file=str(ca) if ca else None, slo=catalog.slo_of(service),
-                maintenance=tuple(catalog.maintenance_for(service.id)),
+                maintenance=tuple(catalog.maintenance_for(service.id)), location=location or "",
             ))
     return out
 

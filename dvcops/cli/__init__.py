@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lab": ("lab.cli", "app"),
     "probe": ("probes.cli", "app"),
     "alerts": ("probes.alerts.cli", "app"),
+    "status-page": ("probes.cli", "status_page"),
     "survey": ("survey.cli", "app"),
     "loadtest": ("loadtests.cli", "app"),
     "drill": ("drills.cli", "app"),
