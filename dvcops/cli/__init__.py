@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "lab": ("lab.cli", "app"),
     "probe": ("probes.cli", "app"),
     "survey": ("survey.cli", "app"),
+    "dossiers": ("dossiers.cli", "app"),
     "loadtest": ("loadtests.cli", "app"),
     "drill": ("drills.cli", "app"),
     "inventory": ("playbooks.cli", "inventory"),
