@@ -50,9 +50,10 @@ def write_export(path: Path, services: list[str], n: int = N_ROWS) -> None:
                     else f"HS-{i:08d}")
             code = code if i % 20 == 0 else f"{code[:-6]}{i // 10000 % 100:02d}{i % 10000:04d}"
             channel = rng.choice(("online", "online", "counter", "post"))
+            level = ("toan-trinh" if i % 3 else "mot-phan") if channel == "online" else "none"
             out.writerow([code, rng.choice(services), received.isoformat(), due.isoformat(),
                           returned.isoformat() if returned else "", channel,
-                          "toan-trinh" if channel == "online" and i % 3 else "mot-phan" if channel == "online" else "none",
+                          level,
                           "returned" if done else "processing",
                           rng.choice(("rat-hai-long", "hai-long", "khong-hai-long")) if done and i % 5 == 0 else "",
                           1 if done and i % 97 == 0 else 0])

@@ -260,24 +260,30 @@ class _Staging:
     def commit(self, name: str, rows: int, formats: dict[str, int], version: str) -> tuple[int, int]:
         """Move the staged rows into `dossiers`, log the import; (import id, dossiers inserted)."""
         cur = self.cursor
-        cur.execute("SELECT count(*) FROM dossiers")
-        before = cur.fetchone()[0]
+        before = self._count()
         p = "?" if self.sqlite else "%s"
         legacy = formats.get(LEGACY, 0)
         cur.execute(f"INSERT INTO dossier_imports (file, imported_at, rows, inserted, updated, current_codes, "
                     f"legacy_codes, policy_version) VALUES ({p}, {p}, {p}, 0, 0, {p}, {p}, {p}) RETURNING id",
                     (name[-1024:], int(time.time()), rows, rows - legacy, legacy, version))
-        import_id = int(cur.fetchone()[0])
-        cur.execute(UPSERT.format(import_id=import_id))
-        cur.execute("SELECT count(*) FROM dossiers")
-        inserted = cur.fetchone()[0] - before
+        import_id = self._one()
+        cur.execute(UPSERT.format(import_id=int(import_id)))
+        inserted = self._count() - before
         cur.execute(f"UPDATE dossier_imports SET inserted = {p}, updated = {p} WHERE id = {p}",
                     (inserted, rows - inserted, import_id))
         if self.sqlite:
             cur.execute("DROP TABLE temp.dossier_staging")  # PostgreSQL drops it at commit
         self.raw.commit()
         self._close()
-        return import_id, inserted
+        return int(import_id), inserted
+
+    def _count(self) -> int:
+        self.cursor.execute("SELECT count(*) FROM dossiers")
+        return self._one()
+
+    def _one(self) -> int:
+        row: Any = self.cursor.fetchone()
+        return int(row[0])
 
     def rollback(self) -> None:
         if self.open:

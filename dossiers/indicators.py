@@ -85,7 +85,8 @@ def _epoch(t: datetime) -> int:
     return (t - EPOCH) // timedelta(seconds=1)
 
 
-def count(engine: Engine, start: datetime, cutoff: datetime, unhappy: list[str]) -> list[tuple[str, str, dict[str, int]]]:
+def count(engine: Engine, start: datetime, cutoff: datetime, unhappy: list[str]
+          ) -> list[tuple[str, str, dict[str, int]]]:
     """(service, agency, counters) for every service with a dossier that counts in [start, cutoff)."""
     sql, names = counting_sql(unhappy)
     with engine.connect() as conn:

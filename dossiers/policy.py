@@ -15,9 +15,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from dvcops.yamlsource import YamlProblem, read_yaml, validation_problems
 from dossiers.counters import COUNTERS
 from dossiers.errors import DossierError
+from dvcops.yamlsource import YamlProblem, read_yaml, validation_problems
 
 POLICY_FILE = Path(__file__).with_name("policy.yml")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import csv
 import json
-from operator import itemgetter
 from collections.abc import Iterator, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import IO
 
@@ -117,7 +117,7 @@ class Export:
             if line.strip():
                 try:
                     obj = json.loads(line)
-                except ValueError as exc:
+                except json.JSONDecodeError as exc:
                     problems.append(f"{self.name}:{number}: (row): {exc.msg}: expected one JSON object per line")
                     obj = None
                 if isinstance(obj, dict):
