@@ -32,7 +32,8 @@ def swagger_ui(request: Request) -> HTMLResponse:
                                swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
                                swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
                                swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
-                               oauth2_redirect_url="/docs/oauth2-redirect")
+                               oauth2_redirect_url="/docs/oauth2-redirect",
+                               swagger_ui_parameters={"validatorUrl": None})  # its badge calls validator.swagger.io
 
 
 @router.get("/docs/oauth2-redirect", response_class=HTMLResponse)
