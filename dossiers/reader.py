@@ -75,29 +75,54 @@ class Export:
                                  f"(or its Vietnamese name)" for c in missing])
         self.present = set(self.index)
 
-    def rows(self, problems: list[str]) -> Iterator[Row]:
-        """Every data row; a line that is not a row at all (wrong field count, not a JSON object) is a problem."""
-        return self._csv_rows(problems) if self.kind == "csv" else self._ndjson_rows(problems)
+    def batches(self, problems: list[str], size: int = 4096) -> Iterator[list[Row]]:
+        """Every data row, a batch at a time (a row at a time would cost a generator step per row); a line that
+        is not a row at all (wrong field count, not a JSON object) is a problem."""
+        if self.kind == "csv":
+            yield from self._csv_batches(problems)
+            return
+        batch: list[Row] = []
+        for row in self._ndjson_rows(problems):
+            batch.append(row)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
-    def _csv_rows(self, problems: list[str]) -> Iterator[Row]:
+    def _lines(self) -> list[str]:
+        """The next ~1 MiB of whole lines ([] at the end)."""
+        try:
+            return self._file.readlines(1 << 20)
+        except UnicodeDecodeError as exc:
+            raise DossierError(f"{self.name}:{self._line + 1}: (file): byte {exc.object[exc.start]:#04x}: expected "
+                               "UTF-8 text (with or without BOM), near this line") from None
+
+    def _csv_batches(self, problems: list[str]) -> Iterator[list[Row]]:
         pick = itemgetter(*[self.index.get(c, -1) for c in COLUMNS])  # -1: the None appended to each row
         width, delimiter, name = self.width, self.delimiter, self.name
-        read = self._file.readline
         number = self._line
-        try:
-            for line in iter(read, ""):
+        lines = self._lines()
+        while lines:
+            batch: list[Row] = []
+            i, n = 0, len(lines)
+            while i < n:
+                line = lines[i]
+                i += 1
                 number += 1
+                start = number
                 if '"' in line:
-                    start = number
                     while line.count('"') % 2:  # a quoted field runs on into the next line
-                        more = read()
-                        if not more:
-                            break
+                        if i == n:
+                            lines, i = self._lines(), 0
+                            n = len(lines)
+                            if not n:
+                                break
+                        line += lines[i]
+                        i += 1
                         number += 1
-                        line += more
                     cells = next(csv.reader([line], delimiter=delimiter), [])
                 else:
-                    start = number
                     cells = line.rstrip("\r\n").split(delimiter)
                 if len(cells) != width:
                     if len(cells) <= 1 and not "".join(cells).strip():
@@ -105,10 +130,9 @@ class Export:
                     problems.append(f"{name}:{start}: (row): {len(cells)} fields: expected {width}, as in the header")
                     continue
                 cells.append(None)  # type: ignore[arg-type]
-                yield start, pick(cells)
-        except UnicodeDecodeError as exc:
-            raise DossierError(f"{name}:{number + 1}: (file): byte {exc.object[exc.start]:#04x}: expected UTF-8 "
-                               "text (with or without BOM)") from None
+                batch.append((start, pick(cells)))
+            yield batch
+            lines = self._lines()
 
     def _ndjson_rows(self, problems: list[str]) -> Iterator[Row]:
         line: str | None = self._first

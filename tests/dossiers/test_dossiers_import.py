@@ -166,3 +166,20 @@ def test_figures_are_as_of_a_time(catalog_path: Path, tmp_path: Path) -> None:
     want = expected(records, JUNE.start, mid)["province"]
     assert early.as_of == mid
     assert {k: early.province.counts[k] for k in want} == want
+
+
+def test_quoted_fields_over_several_lines_keep_the_line_numbers(catalog_path: Path, tmp_path: Path) -> None:
+    """An extra column (ignored) whose quoted text runs over three lines, semicolons as Vietnamese Excel saves:
+    the bad row after it is reported at its own line of the file."""
+    f = tmp_path / "notes.csv"
+    head = "dossier_code;service_id;received_at;due_at;returned_at;channel;online_level;status;Ghi chú\n"
+    ok = "H56.001.01-250603-DV0001;dkkd;2025-06-03T08:00:00+07:00;2025-06-04T08:00:00+07:00;;online;toan-trinh;" \
+         'processing;"dòng 1\ndòng 2; vẫn ghi chú\ndòng 3"\n'
+    bad = "H56.001.01-250603-DV0002;dkkd;2025-06-03T08:00:00+07:00;2025-06-04T08:00:00+07:00;;fax;none;processing;x\n"
+    f.write_text(head + ok + bad, encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'n.sqlite3'}"
+    code, _, err = dvcops(url, tmp_path, "import", str(f), "--catalog", str(catalog_path))
+    assert code == 2 and err.splitlines()[0] == f"{f}:5: channel: fax: expected online, counter or post"
+    f.write_text(head + ok, encoding="utf-8")
+    code, out, err = dvcops(url, tmp_path, "import", str(f), "--catalog", str(catalog_path), "--json")
+    assert code == 0 and json.loads(out)["rows"] == 1, err
