@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from dvcops.catalog import load_catalog
@@ -85,7 +86,8 @@ def _row(name: str, s: Slice, lang: str) -> list[str]:
             pct("satisfaction_766"), fmt_number(c["legacy_codes"], 0, lang)]
 
 
-def print_indicators(f: DossierIndicators, agency_names: dict[str, str], lang: str = "vi") -> None:
+def print_indicators(f: DossierIndicators, agency_names: dict[str, str], lang: str = "vi", out: Console = console
+                     ) -> None:
     table = Table(title=f"Dossiers {f.period} (as of {f.as_of:%Y-%m-%d %H:%M %z}, policy {f.policy_version})",
                   title_justify="left")
     for col in ("", "received", "online", "fully online", "returned", "on time", "overdue open", "766 satisf.",
@@ -94,10 +96,10 @@ def print_indicators(f: DossierIndicators, agency_names: dict[str, str], lang: s
     table.add_row(*_row("Province", f.province, lang), style="bold")
     for agency_id, s in f.agencies.items():
         table.add_row(*_row(agency_names.get(agency_id, agency_id), s, lang))
-    console.print(table)
+    out.print(table)
     unverified = [k for k, d in f.definitions.items() if not d.verified]
     if unverified:
-        console.print(f"not yet checked against the official text: {', '.join(unverified)} (see policy.yml)")
+        out.print(f"not yet checked against the official text: {', '.join(unverified)} (see policy.yml)")
 
 
 @app.command("export")
@@ -140,5 +142,5 @@ def demo_step(ctx: DemoContext) -> None:
         month = Period.parse(datetime.now(UTC).astimezone().strftime("%Y-%m"), ctx.catalog.province.timezone)
         figures = compute(database, ctx.catalog, month, as_of=min(month.end, datetime.now(UTC)))
     ctx.console.print(f"imported {result.rows} dossiers ({result.legacy} with legacy codes) from {path}")
-    print_indicators(figures, {a.id: a.name for a in ctx.catalog.agencies})
+    print_indicators(figures, {a.id: a.name for a in ctx.catalog.agencies}, out=ctx.console)
     ctx.outputs["Dossier export (generated)"] = str(path)
