@@ -26,7 +26,7 @@ def dvcops(db_url: str, state: Path, *args: str) -> tuple[int, str, str]:
 
 
 def rows_in(db_url: str) -> list[tuple[object, ...]]:
-    engine = create_engine(db_url.replace("postgresql+psycopg", "postgresql+psycopg"))
+    engine = create_engine(db_url)
     try:
         with engine.connect() as conn:
             return list(conn.execute(text("SELECT code, status, returned_at, rating FROM dossiers ORDER BY code")))
@@ -118,9 +118,10 @@ BAD = [  # (cells to change, the error line's tail)
 
 @pytest.mark.slow
 def test_every_bad_row_is_reported_and_nothing_is_stored(db_url: str, catalog_path: Path, tmp_path: Path) -> None:
-    good = {"dossier_code": "H56.001.01-250603-DV0001", "service_id": "dkkd", "received_at": "2025-06-03T08:00:00+07:00",
-            "due_at": "2025-06-10T08:00:00+07:00", "returned_at": "2025-06-05T08:00:00+07:00", "channel": "online",
-            "online_level": "toan-trinh", "status": "returned", "rating": "", "complaints": "0"}
+    good = {"dossier_code": "H56.001.01-250603-DV0001", "service_id": "dkkd",
+            "received_at": "2025-06-03T08:00:00+07:00", "due_at": "2025-06-10T08:00:00+07:00",
+            "returned_at": "2025-06-05T08:00:00+07:00", "channel": "online", "online_level": "toan-trinh",
+            "status": "returned", "rating": "", "complaints": "0"}
     first = write_csv(tmp_path / "first.csv", generate(20))
     assert dvcops(db_url, tmp_path, "import", str(first), "--catalog", str(catalog_path))[0] == 0
     before = rows_in(db_url)
