@@ -26,9 +26,10 @@ from dossiers.indicators import compute
 from dvcops.catalog import load_catalog
 from dvcops.periods import Period
 from dvcops.system import require_program
+from dvcops.timezone import DEFAULT_TZ
 
 ROOT = Path(__file__).resolve().parents[1]
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+TZ = ZoneInfo(DEFAULT_TZ)
 N_ROWS, ROUNDS, RATIO_GOAL, STATS_GOAL = 1_000_000, 3, 3.0, 1.0
 
 

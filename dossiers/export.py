@@ -15,13 +15,14 @@ from sqlalchemy import text
 from dossiers.columns import REQUIRED
 from dossiers.db import DossierDatabase
 from dvcops.periods import Period
+from dvcops.timezone import DEFAULT_TZ
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Which = Literal["returned", "received"]
 
 
 def rows(db: DossierDatabase, period: Period, *, as_of: datetime, which: Which = "returned",
-         tz: str = "Asia/Ho_Chi_Minh") -> Iterator[list[str]]:
+         tz: str = DEFAULT_TZ) -> Iterator[list[str]]:
     """The dossiers returned (status returned) or received in the period before `as_of`, oldest first, as the
     import's REQUIRED columns with times in the province's time zone."""
     zone = ZoneInfo(tz)

@@ -13,11 +13,11 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dossiers.counters import COUNTERS
 from dossiers.errors import DossierError
-from dvcops.yamlsource import YamlProblem, read_yaml, validation_problems
+from dvcops.yamlsource import load_model
 
 POLICY_FILE = Path(__file__).with_name("policy.yml")
 
@@ -144,14 +144,7 @@ class PolicyFile(_Model):
 @cache
 def load_policy(path: Path = POLICY_FILE) -> tuple[PolicyVersion, ...]:
     """Every version, oldest first; DossierError with `file:line: path: message` per problem."""
-    try:
-        data, smap = read_yaml(path)
-    except YamlProblem as p:
-        raise DossierError(*p.lines) from None
-    try:
-        parsed = PolicyFile.model_validate(data)
-    except ValidationError as exc:
-        raise DossierError(*[line for _, line in validation_problems(exc, smap)]) from None
+    parsed = load_model(path, PolicyFile, DossierError)
     return tuple(sorted(parsed.versions, key=lambda v: v.effective))
 
 

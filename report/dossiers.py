@@ -7,14 +7,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from dossiers import indicators
 from dossiers.db import DossierDatabase
 from dvcops.catalog import Catalog
-from dvcops.errors import DvcopsError
 from dvcops.periods import Period
-from dvcops.yamlsource import YamlProblem, read_yaml, validation_problems
+from dvcops.yamlsource import read_source, validate_model
+from report.errors import ReportError
 from report.model import DossierAgencyRow, DossierIndicatorRow, Dossiers
 
 Fraction = Annotated[float, Field(ge=0, le=1)]
@@ -33,14 +33,8 @@ class Reference(BaseModel):
 
 def load_reference(path: Path, period: Period) -> Reference:
     """The reference file (YAML or JSON); every problem as `file:line: path: message`, exit 2."""
-    try:
-        data, smap = read_yaml(path)
-    except YamlProblem as p:
-        raise DvcopsError(*p.lines) from None
-    try:
-        ref = Reference.model_validate(data)
-    except ValidationError as exc:
-        raise DvcopsError(*[line for _, line in validation_problems(exc, smap)]) from None
+    data, smap = read_source(path, ReportError)
+    ref = validate_model(Reference, data, smap, ReportError)
     problems = []
     if ref.period != period.label:
         problems.append(smap.error(("period",), f"{ref.period!r}: expected the report's period {period.label!r}"))
@@ -48,7 +42,7 @@ def load_reference(path: Path, period: Period) -> Reference:
         if key not in _KNOWN:
             problems.append(smap.error(("indicators", key), f"unknown indicator: expected one of {', '.join(_KNOWN)}"))
     if problems:
-        raise DvcopsError(*problems)
+        raise ReportError(*problems)
     return ref
 
 

@@ -44,7 +44,7 @@ LABELS = Messages({
     "returned": ("Hồ sơ đã trả kết quả", "Returned"),
     "overdue_open": ("Đang giải quyết, quá hạn", "Open and overdue"),
     "legacy_codes": ("Mã hồ sơ định dạng cũ", "Codes in older formats"),
-    "points": ("Điểm", "Points"),
+    "index_points": ("Điểm (QĐ 766)", "Points (Decision 766)"),
     "portal": ("Cổng DVCQG", "National portal"),
     "difference": ("Chênh lệch", "Difference"),
     "unverified": ("chưa đối chiếu văn bản gốc", "not yet checked against the official text"),

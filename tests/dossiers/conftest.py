@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from dvcops.timezone import DEFAULT_TZ
 from tests.pg import PostgresServer
 
 PG_HOST = "127.0.100.1"
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+TZ = ZoneInfo(DEFAULT_TZ)
 SERVICES = {  # id -> (agency, catalogue level)
     "dkkd": ("so-khdt", "toan-trinh"), "dau-tu": ("so-khdt", "mot-phan"),
     "xay-dung": ("so-xd", "toan-trinh"), "giay-to": ("so-xd", "2"),
