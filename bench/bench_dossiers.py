@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import random
 import statistics
 import subprocess
@@ -88,6 +89,7 @@ def run() -> list[dict[str, object]]:
             ours.append(_time([sys.executable, "-m", "dvcops", "dossiers", "import", str(export), "--catalog",
                                str(catalog_path), "--state", str(state)]))
             ratios.append(ours[-1] / theirs[-1])
+        load = os.getloadavg()[0]
         ratio = statistics.median(ratios)
         i = ratios.index(ratio)
         with open_database(state=folder / "state-0") as db:
@@ -101,7 +103,8 @@ def run() -> list[dict[str, object]]:
         assert p.counts["received"] == N_ROWS, p.counts
     return [
         {"benchmark": "dossiers", "figure": f"(a) sqlite3 CLI `.import` of the export into a bare table "
-                                            f"({N_ROWS:,} rows, {size_mb:.0f} MB CSV; generated in {generated:.0f} s)",
+                                            f"({N_ROWS:,} rows, {size_mb:.0f} MB CSV; generated in {generated:.0f} s; "
+                                            f"load average {load:.1f} on {os.cpu_count()} cores)",
          "value": f"{theirs[i]:.2f} s (rounds: {', '.join(f'{t:.2f}' for t in theirs)})"},
         {"benchmark": "dossiers", "figure": f"(a) dvcops dossiers import of the same file: every row checked, upserted "
                                             f"by code, durable (median of {ROUNDS} paired rounds)",
