@@ -67,9 +67,10 @@ async def create_rating(request: Request) -> JSONResponse:
     enforce_rate_limit(request)
     body = await read_rating(request)
     ctx = context_of(request)
-    refused = invitation_refusal(ctx, body, request.headers.get(CHANNEL_KEY_HEADER))
-    if refused is not None:
-        raise HTTPException(403, invitations.message(refused))
+    if body.invitation is not None or ctx.settings.invitations == "required":  # else today's path, as lean
+        refused = invitation_refusal(ctx, body, request.headers.get(CHANNEL_KEY_HEADER))
+        if refused is not None:
+            raise HTTPException(403, invitations.message(refused))
     item = prepare(body, ctx.services, ctx.instruments, ctx.key, ctx.today())
     try:
         outcome = await writer_of(request).submit(item)
