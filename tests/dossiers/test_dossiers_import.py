@@ -184,3 +184,26 @@ def test_quoted_fields_over_several_lines_keep_the_line_numbers(catalog_path: Pa
     f.write_text(head + ok, encoding="utf-8")
     code, out, err = dvcops(url, tmp_path, "import", str(f), "--catalog", str(catalog_path), "--json")
     assert code == 0 and json.loads(out)["rows"] == 1, err
+
+
+def test_export_feeds_survey_invitations(catalog_path: Path, tmp_path: Path) -> None:
+    """The documented pipeline: dossiers returned in June out as CSV, then one rating link each."""
+    records = generate(seed=11)
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    assert dvcops(url, tmp_path, "import", str(write_csv(tmp_path / "x.csv", records)), "--catalog",
+                  str(catalog_path))[0] == 0
+    out = tmp_path / "returned.csv"
+    code, _, err = dvcops(url, tmp_path, "export", "--catalog", str(catalog_path), "--period", "2025-06",
+                          "-o", str(out))
+    assert code == 0, err
+    want = {r.code for r in records if r.status == "returned" and r.returned is not None
+            and JUNE.start <= r.returned < JUNE.end}
+    exported = [line.split(",")[0] for line in out.read_text(encoding="utf-8-sig").splitlines()[1:]]
+    assert sorted(exported) == sorted(want) and len(want) > 20
+    sms = tmp_path / "sms.csv"
+    res = run_dvcops("survey", "invite", "--catalog", str(catalog_path), "--from-dossiers", str(out), "--period",
+                     "2025-06", "--base-url", "https://danhgia.example.gov.vn", "-o", str(sms), state=tmp_path,
+                     env={"DVCOPS_SURVEY_HMAC_KEY": "h" * 40})
+    assert res.returncode == 0, res.stderr
+    links = sms.read_text(encoding="utf-8").splitlines()[1:]
+    assert len(links) == len(want) and all("https://danhgia.example.gov.vn/danh-gia/" in line for line in links)
