@@ -28,8 +28,8 @@ bench: $(STAMP) debs
 
 lint: $(STAMP)
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/ruff check dvcops probes survey drills loadtests playbooks report lab tests bench
-	$(VENV)/bin/mypy dvcops probes survey drills loadtests playbooks report lab
+	$(VENV)/bin/ruff check dvcops probes survey dossiers drills loadtests playbooks report lab tests bench
+	$(VENV)/bin/mypy dvcops probes survey dossiers drills loadtests playbooks report lab
 
 clean:
 	rm -rf $(VENV) .dvcops .pytest_cache .mypy_cache .ruff_cache

@@ -552,6 +552,9 @@ class RoadmapYear(_Model):
 class Targets(_Model):
     roadmap: dict[int, RoadmapYear] = Field(default_factory=dict)
     online_rate: dict[int, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
+    """Share of dossiers received online, per year (the province's plan)."""
+    full_online_rate: dict[int, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
+    """Share of the dossiers of toàn trình services handled fully online, per year (e.g. 0.40 in 2024, 0.70 in 2025)."""
 
 
 class LoadTestScope(_Model):

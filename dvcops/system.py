@@ -22,6 +22,7 @@ PACKAGES = {
     "chromedriver": "chromium-driver",
     "debootstrap": "debootstrap",
     "openssl": "openssl",
+    "sqlite3": "sqlite3",
     "initdb": "postgresql",
     "pg_ctl": "postgresql",
     "postgres": "postgresql",

@@ -26,6 +26,7 @@ STEPS: list[tuple[str, str]] = [
     ("Probes", "probes.cli:demo_step"),
     ("Playbooks", "playbooks.cli:demo_step"),
     ("Survey", "survey.cli:demo_step"),
+    ("Dossiers", "dossiers.cli:demo_step"),
     ("Load test", "loadtests.cli:demo_step"),
     ("Drills", "drills.cli:demo_step"),
     ("DoIC report", "report.cli:demo_step"),  # last: it reads what every other step wrote

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from dossiers.db import open_database as open_dossiers
 from drills.compliance import security_as_of
 from dvcops.catalog import Catalog
 from dvcops.formatting import fmt_number, fmt_percent
@@ -20,9 +22,10 @@ from dvcops.periods import Period
 from dvcops.state import StateDir
 from probes.history import History
 from report.availability import availability_section, uptime_status
+from report.dossiers import dossiers_section, load_reference
 from report.errors import ReportError
 from report.i18n import METHODOLOGY, label
-from report.model import Availability, Headline, Meta, Report, Roadmap, Satisfaction, Security, Status
+from report.model import Availability, Dossiers, Headline, Meta, Report, Roadmap, Satisfaction, Security, Status
 from report.policy import PolicyVersion, Thresholds, policy_for
 from report.roadmap import roadmap_section
 from report.satisfaction import satisfaction_section
@@ -40,7 +43,10 @@ class ReportInputs:
     prometheus_url: str | None = None
     survey_database_url: str | None = None
     online_rate: float | None = None
-    """The period's measured online-application rate, when the one-stop system gives it (not measured here)."""
+    """An online-application rate typed in (--online-rate): overrides the dossiers' figure, labelled as such."""
+    dossiers_database_url: str | None = None
+    reference: Path | None = None
+    """The national portal's published figures for the period (YAML): the report shows the difference."""
 
 
 def _due(period: Period, policy: PolicyVersion) -> date | None:
@@ -62,7 +68,7 @@ def _history(inputs: ReportInputs, catalog: Catalog) -> History:
 
 
 def _summary(av: Availability, sat: Satisfaction, sec: Security, road: Roadmap, t: Thresholds,
-             lang: str) -> list[Headline]:
+             lang: str, dos: Dossiers | None = None) -> list[Headline]:
     def h(key: str, value: float | None, display: str, status: Status, target: float | None = None,
           target_display: str = "") -> Headline:
         return Headline(key=key, label=label(key, lang), value=value, display=display, target=target,
@@ -95,12 +101,19 @@ def _summary(av: Availability, sat: Satisfaction, sec: Security, road: Roadmap, 
     for head in heads:
         if head.key in ("drill", "check"):
             head.label = head.label.format(interval=sec.drill_interval if head.key == "drill" else sec.check_interval)
-    if road.online_rate_target is not None:
-        heads.append(h("online_rate", road.online_rate,
-                       fmt_percent(road.online_rate, 1, lang) if road.online_rate is not None
-                       else label("not_measured", lang),
-                       road.online_rate_status, road.online_rate_target,
-                       fmt_percent(road.online_rate_target, 0, lang)))
+    if road.online_rate_target is not None or road.online_rate_source != "none":
+        shown = fmt_percent(road.online_rate, 1, lang) if road.online_rate is not None else label("not_measured", lang)
+        if road.online_rate_source == "override":
+            shown += f" ({label('typed_in', lang)})"
+        heads.append(h("online_rate", road.online_rate, shown, road.online_rate_status, road.online_rate_target,
+                       fmt_percent(road.online_rate_target, 0, lang) if road.online_rate_target is not None else "—"))
+    if dos is not None and dos.has_data:
+        rows = {r.id: r for r in dos.indicators}
+        for key in ("full_online_rate", "on_time_rate", "satisfaction_766"):
+            if key in rows:
+                r = rows[key]
+                heads.append(h(f"dossiers_{key}", r.value, fmt_percent(r.value, 1, lang), r.status, r.target,
+                               fmt_percent(r.target, 0, lang) if r.target is not None else "—"))
     return heads
 
 
@@ -128,15 +141,32 @@ def build_report(catalog: Catalog, period: Period | str, inputs: ReportInputs, l
         db.close()
     status = security_as_of(inputs.state, catalog, as_of)
     sec = security_section(catalog, status, lang)
-    road = roadmap_section(catalog, p.start.year, t, lang, inputs.online_rate)
+    reference = load_reference(inputs.reference, p) if inputs.reference is not None else None
+    dossier_db = open_dossiers(url=inputs.dossiers_database_url, state=inputs.state)
+    try:
+        dos = dossiers_section(catalog, dossier_db, p, as_of, lang, reference)
+    finally:
+        dossier_db.close()
+    road = roadmap_section(catalog, p.start.year, t, lang, inputs.online_rate, dos)
     meta = Meta(province=catalog.province.name, province_code=catalog.province.code,
                 reviewer=catalog.province.reviewer, period=p.label, period_kind=p.kind, start=p.start, end=p.end,
                 due=_due(p, policy), generated_at=now, as_of=as_of, lang=lang, policy_version=policy.version,
                 uptime_source=inputs.uptime_source if inputs.uptime_source == "state" else str(inputs.prometheus_url),
                 survey_source="postgresql" if (inputs.survey_database_url or "").startswith("postgres") else "sqlite")
-    return Report(meta=meta, summary=_summary(av, sat, sec, road, t, lang), availability=av, satisfaction=sat,
-                  security=sec, roadmap=road, methodology=[*_methodology(lang), status.rule_text(lang)],
+    return Report(meta=meta, summary=_summary(av, sat, sec, road, t, lang, dos), availability=av, satisfaction=sat,
+                  security=sec, roadmap=road, dossiers=dos,
+                  methodology=[*_methodology(lang), status.rule_text(lang), *_dossier_methods(dos, lang)],
                   legal=[*status.legal(lang), *(f"{ref.ref} — {ref.topic}" for ref in policy.legal)])
+
+
+def _dossier_methods(dos: Dossiers, lang: str) -> list[str]:
+    """Each dossier indicator's formula and legal source, marked when not yet checked against the official text."""
+    unchecked = " — CHƯA ĐỐI CHIẾU văn bản gốc" if lang == "vi" else " — NOT YET CHECKED against the official text"
+    intro = (f"Chỉ số hồ sơ tính từ dữ liệu hệ thống một cửa, tại thời điểm {dos.as_of:%d/%m/%Y %H:%M}, theo chính "
+             f"sách phiên bản {dos.policy_version} (dossiers/policy.yml)." if lang == "vi" else
+             f"Dossier indicators from the one-stop system's data, as of {dos.as_of:%Y-%m-%d %H:%M}, policy version "
+             f"{dos.policy_version} (dossiers/policy.yml).")
+    return [intro] + [f"{r.label}: {r.formula}. {r.source}{'' if r.verified else unchecked}." for r in dos.indicators]
 
 
 def _methodology(lang: str) -> list[str]:

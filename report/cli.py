@@ -24,7 +24,13 @@ UrlOpt = Annotated[str | None, typer.Option("--url", help="Prometheus base URL f
 SurveyDbOpt = Annotated[str | None, typer.Option(
     "--survey-db", help="Survey database URL (default: $DVCOPS_SURVEY_DATABASE_URL or SQLite in the state dir)")]
 OnlineRateOpt = Annotated[float | None, typer.Option(
-    "--online-rate", help="Measured online-application rate for the period (0-1), from the one-stop system")]
+    "--online-rate", help="An online-application rate (0-1) typed in: overrides the dossiers' figure, and the report "
+    "says so")]
+DossiersDbOpt = Annotated[str | None, typer.Option(
+    "--dossiers-db", help="Dossiers database URL (default: $DVCOPS_DOSSIERS_DATABASE_URL or SQLite in the state dir)")]
+ReferenceOpt = Annotated[Path | None, typer.Option(
+    "--reference", help="The national portal's published figures for the period (YAML): the report shows the "
+    "difference per indicator", show_default=False)]
 
 
 def write_report(catalog_path: Path, period: str, fmt: str, out: Path | None, lang: str, inputs: ReportInputs) -> Path:
@@ -47,12 +53,14 @@ def write_report(catalog_path: Path, period: str, fmt: str, out: Path | None, la
 
 def report(catalog: CatalogOpt, period: PeriodOpt, fmt: FormatOpt = "html", out: OutOpt = None,
            lang: LangOpt = "vi", uptime_source: SourceOpt = "state", url: UrlOpt = None,
-           survey_db: SurveyDbOpt = None, online_rate: OnlineRateOpt = None, state: StateOpt = None) -> None:
+           survey_db: SurveyDbOpt = None, online_rate: OnlineRateOpt = None, dossiers_db: DossiersDbOpt = None,
+           reference: ReferenceOpt = None, state: StateOpt = None) -> None:
     """Write the periodic report of availability, satisfaction, security and roadmap for the reviewer."""
     from report import ReportInputs
 
     inputs = ReportInputs(state=state_dir(state), uptime_source=uptime_source, prometheus_url=url,
-                          survey_database_url=survey_db, online_rate=online_rate)
+                          survey_database_url=survey_db, online_rate=online_rate, dossiers_database_url=dossiers_db,
+                          reference=reference)
     path = write_report(catalog, period, fmt, out, lang, inputs)
     console.print(f"report written: {path}")
 

@@ -233,6 +233,59 @@ class Roadmap(BaseModel):
     online_rate_target: float | None
     online_rate: float | None
     online_rate_status: Status
+    online_rate_source: Literal["dossiers", "override", "none"] = "none"
+    """Where the online rate comes from: the dossiers, or --online-rate typed in (shown as such)."""
+    full_online_rate_target: float | None = None
+    full_online_rate: float | None = None
+    full_online_rate_status: Status = "none"
+
+
+class DossierIndicatorRow(BaseModel):
+    id: str
+    label: str
+    value: float | None
+    numerator: int
+    denominator: int
+    target: float | None
+    status: Status
+    points: float | None
+    max_points: float | None
+    formula: str
+    source: str
+    verified: bool
+    """False: the formula was transcribed from secondary sources, not yet checked against the official text."""
+    note: str
+    reference: float | None = None
+    """The national portal's published figure (--reference), if given."""
+    difference: float | None = None
+    """value - reference, in fraction points."""
+
+
+class DossierAgencyRow(BaseModel):
+    id: str
+    name: str
+    received: int
+    online_rate: float | None
+    full_online_rate: float | None
+    on_time_rate: float | None
+    overdue_open: int
+    satisfaction_766: float | None
+
+
+class Dossiers(BaseModel):
+    """From the one-stop system's dossiers (dossiers.indicators), as of the period's end."""
+
+    has_data: bool
+    as_of: datetime
+    policy_version: str
+    received: int
+    returned: int
+    open: int
+    overdue_open: int
+    legacy_codes: int
+    indicators: list[DossierIndicatorRow]
+    agencies: list[DossierAgencyRow]
+    reference_source: str | None = None
 
 
 class Report(BaseModel):
@@ -242,5 +295,6 @@ class Report(BaseModel):
     satisfaction: Satisfaction
     security: Security
     roadmap: Roadmap
+    dossiers: Dossiers | None = None
     methodology: list[str] = Field(default_factory=list)
     legal: list[str] = Field(default_factory=list)

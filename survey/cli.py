@@ -96,6 +96,61 @@ def stats_command(
         print_satisfaction(result)
 
 
+@app.command()
+def invite(
+    catalog: CatalogOpt,
+    dossier: Annotated[str | None, typer.Option(help="One dossier code (with --service)")] = None,
+    service: Annotated[str | None, typer.Option(help="Its service id")] = None,
+    from_dossiers: Annotated[Path | None, typer.Option(
+        "--from-dossiers", help="A dossier list as CSV (`dvcops dossiers export`): every dossier returned in "
+        "--period gets a link", show_default=False)] = None,
+    period: Annotated[str | None, typer.Option(help="With --from-dossiers: 2025-06, 2025-Q2 ...")] = None,
+    days: Annotated[int, typer.Option(min=1, max=366, help="Days the link stays valid")] = 30,
+    base_url: Annotated[str | None, typer.Option(
+        help="The survey's public address (default: $DVCOPS_SURVEY_PUBLIC_URL)", show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="CSV for the SMS gateway (default: stdout)")] = None,
+    state: StateOpt = None,
+) -> None:
+    """Signed, expiring, single-use rating links for real dossiers (with DVCOPS_SURVEY_INVITATIONS=required,
+    only these can be rated). Uses the survey's HMAC key (DVCOPS_SURVEY_HMAC_KEY, or the state dir's key file)."""
+    from dvcops.catalog import load_catalog
+    from survey import invite as invitations
+    from survey.core.config import load_settings
+    from survey.errors import SurveyError
+
+    overrides: dict[str, Any] = {"state": state.resolve()} if state is not None else {}
+    settings = load_settings(**overrides)
+    url = base_url or settings.public_url
+    if not url:
+        raise SurveyError("no public address for the links: pass --base-url https://... or set "
+                          "DVCOPS_SURVEY_PUBLIC_URL")
+    if (dossier is None) == (from_dossiers is None):
+        raise SurveyError("give either --dossier CODE --service ID, or --from-dossiers FILE --period P")
+    cat = load_catalog(catalog)
+    key = settings.key()
+    if dossier is not None:
+        if service is None:
+            raise SurveyError("--dossier needs --service ID")
+        one = invitations.invite(key, cat, dossier, service, url, days)
+        if out is None:
+            print(one.link)
+            return
+        made, skipped = [one], 0
+    else:
+        assert from_dossiers is not None
+        if period is None:
+            raise SurveyError("--from-dossiers needs --period (the dossiers returned in it are invited)")
+        made, skipped = invitations.from_dossiers(key, cat, from_dossiers, Period.parse(period, cat.province.timezone),
+                                                  url, days)
+    if out is None:
+        invitations.write_csv(sys.stdout, made)
+    else:
+        with out.open("w", encoding="utf-8", newline="") as f:
+            invitations.write_csv(f, made)
+        console.print(f"{len(made)} invitation(s) written to {out} ({skipped} row(s) not returned in the period)",
+                      highlight=False)
+
+
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f} %"
 

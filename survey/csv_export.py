@@ -30,7 +30,7 @@ def excel_safe(text: str | None) -> str:
 
 
 def iter_csv(engine: Engine, catalog: Catalog, instruments: Instruments, lang: str = "vi",
-             delimiter: str = ",", chunk: int = 1000) -> Iterator[str]:
+             delimiter: str = ",", chunk: int = 1000, decimal: str = ".") -> Iterator[str]:
     """All ratings, read in chunks of `chunk` rows (the response streams; memory stays flat)."""
     names = {s.id: s.name for s in catalog.services}
     agencies = {a.id: a.name for a in catalog.agencies}
@@ -53,6 +53,6 @@ def iter_csv(engine: Engine, catalog: Catalog, instruments: Instruments, lang: s
         for r in map(rating_out, rows):
             writer.writerow([r.receipt_id, r.rated_on.isoformat(), r.service_id, names.get(r.service_id, ""),
                              agencies.get(r.agency_id, r.agency_id), r.instrument, r.level,
-                             1 if r.khong_hai_long else 0, f"{r.score:g}", r.channel,
+                             1 if r.khong_hai_long else 0, f"{r.score:g}".replace(".", decimal), r.channel,
                              *[r.answers.get(q, "") for q in questions], excel_safe(r.comment)])
         yield buf.getvalue()

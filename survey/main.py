@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dvcops.catalog import Catalog
 from survey.api.main import api_routers
-from survey.api.routes import form, health, ratings
+from survey.api.routes import docs, form, health, ratings
 from survey.core.config import API_V1, SurveySettings, load_settings
 from survey.core.context import SurveyContext
 from survey.core.metrics import Metrics, MetricsMiddleware
@@ -54,6 +54,7 @@ def create_app(settings: SurveySettings | None = None, catalog: Catalog | None =
             ctx.close()
 
     app = FastAPI(title="dvcops survey — Đánh giá mức độ hài lòng", version="1", description=DESCRIPTION,
+                  docs_url=None, redoc_url=None,  # /docs and /redoc with local assets: api/routes/docs.py
                   lifespan=lifespan, max_body_size=settings.max_body_bytes, telemetry=TELEMETRY_OFF)  # type: ignore[arg-type]
     metrics = Metrics(ctx.engine)
     app.state.survey = ctx
@@ -66,7 +67,9 @@ def create_app(settings: SurveySettings | None = None, catalog: Catalog | None =
         app.include_router(router)
     app.include_router(health.router)
     app.include_router(form.router)
+    app.include_router(docs.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
+    app.mount(docs.ASSETS_URL, docs.assets(), name="docs-assets")
     app.add_exception_handler(RatingInvalid, _invalid_rating)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.openapi = lambda: _openapi_with_example(app, ctx)  # type: ignore[method-assign]

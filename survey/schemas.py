@@ -30,8 +30,10 @@ def clean_text(value: Any, multiline: bool = False) -> Any:
 
 
 def _comment(value: Any) -> Any:
-    value = clean_text(value, multiline=True)
-    return value or None
+    """Blank text means no comment; anything that is not text ({} or 3) stays as it is, to be refused."""
+    if not isinstance(value, str):
+        return value
+    return clean_text(value, multiline=True) or None
 
 
 def _dossier(value: str) -> str:
@@ -64,6 +66,9 @@ class RatingCreate(_In):
     comment: Annotated[Annotated[str, Field(max_length=2000)] | None, BeforeValidator(_comment)] = None
     """Optional, at most 2,000 characters; empty or blank means none."""
     channel: Literal["web", "kiosk", "mobile", "api"]
+    invitation: Annotated[str | None, Field(max_length=64, description=(
+        "The invitation from the link sent to the dossier's owner (`moi=`); required when the server runs "
+        "with DVCOPS_SURVEY_INVITATIONS=required, unless a kiosk or app sends its channel key"))] = None
 
 
 class RatingReceipt(BaseModel):

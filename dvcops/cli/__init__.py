@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "alerts": ("probes.alerts.cli", "app"),
     "status-page": ("probes.cli", "status_page"),
     "survey": ("survey.cli", "app"),
+    "dossiers": ("dossiers.cli", "app"),
     "loadtest": ("loadtests.cli", "app"),
     "drill": ("drills.cli", "app"),
     "inventory": ("playbooks.cli", "inventory"),

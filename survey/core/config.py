@@ -11,7 +11,7 @@ import os
 import secrets
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +46,14 @@ class SurveySettings(BaseSettings):
     """Ratings one client (IP address) may submit per minute; more get 429 with Retry-After."""
     max_body_bytes: int = 16_384
     """Larger request bodies get 413 (a rating with a 2,000-character comment is under 10 KiB)."""
+    invitations: Literal["required", "optional"] = "optional"
+    """`required` (production): a rating needs a valid invitation (survey/invitations.py) or its channel's API
+    key, else 403; `optional`: a rating may come without one (a bad one is still refused)."""
+    channel_keys: dict[Literal["kiosk", "mobile", "api"], SecretStr] = {}
+    """API keys of kiosks and apps, per channel, as JSON: {"kiosk": "...", "mobile": "..."} (header
+    X-Survey-Channel-Key); each at least 32 characters."""
+    public_url: str | None = None
+    """The survey's public address, for invitation links (e.g. https://danhgia.tinh.gov.vn)."""
     batch_max: int = 256
     """Most ratings committed in one transaction by the group-commit writer (at most 500: one multi-row
     INSERT must stay under SQLite's 32,766 parameters)."""
@@ -67,6 +75,15 @@ class SurveySettings(BaseSettings):
             return None
         if len(v.get_secret_value()) < 32:
             raise ValueError("too short: use at least 32 random characters (e.g. `openssl rand -hex 32`)")
+        return v
+
+    @field_validator("channel_keys")
+    @classmethod
+    def _long_channel_keys(cls, v: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for channel, key in v.items():
+            if len(key.get_secret_value()) < 32:
+                raise ValueError(f"{channel}: too short: use at least 32 random characters "
+                                 "(e.g. `openssl rand -hex 32`)")
         return v
 
     @field_validator("rate_limit_per_minute", "max_body_bytes", "batch_max")

@@ -26,7 +26,7 @@ def test_the_tree_keeps_the_contract() -> None:
 
 def _copy(tmp_path: Path) -> Path:
     tree = tmp_path / "tree"
-    for pkg in ("dvcops", "probes", "survey", "drills", "loadtests", "playbooks", "report", "lab"):
+    for pkg in ("dvcops", "probes", "survey", "dossiers", "drills", "loadtests", "playbooks", "report", "lab"):
         shutil.copytree(ROOT / pkg, tree / pkg, ignore=shutil.ignore_patterns("__pycache__", "roles", "static"))
     shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
     return tree

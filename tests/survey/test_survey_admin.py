@@ -68,7 +68,7 @@ def test_csv_export_opens_in_excel(api: httpx.Client, admin: httpx.Client) -> No
     receipt = resp.json()["receipt_id"]
     multiline = api.post("/api/v1/ratings", json=rating(code(), instrument="5-muc", level="binh-thuong",
                                                        comment="dòng 1\ndòng 2, có dấu phẩy")).json()["receipt_id"]
-    export = admin.get("/api/v1/ratings.csv")
+    export = admin.get("/api/v1/ratings.csv", params={"delimiter": "comma"})
     assert export.status_code == 200 and export.headers["content-type"] == "text/csv; charset=utf-8"
     assert "attachment" in export.headers["content-disposition"]
     raw = export.content

@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from dvcops.i18n import lang_of
-from survey import windows
+from survey import invitations, windows
 from survey.api.deps import context_of, retry_after, writer_of
 from survey.core.context import SurveyContext
 from survey.core.security import csrf_ok, new_csrf_token
@@ -29,6 +29,7 @@ from survey.core.writer import WriterUnavailable
 from survey.errors import FieldError, RatingInvalid
 from survey.i18n import TEXTS, message
 from survey.instruments import Instrument
+from survey.invitation_checks import invitation_refusal, link_refusal
 from survey.schemas import RatingCreate, clean_text
 from survey.validation import check_answers, prepare
 
@@ -93,11 +94,15 @@ def index(request: Request, lang: str | None = None, bo_cau_hoi: str | None = No
 
 @router.get("/danh-gia/{service_id}", response_class=HTMLResponse)
 def service_form(request: Request, service_id: str, ma_ho_so: str | None = None, lang: str | None = None,
-                 bo_cau_hoi: str | None = None, kenh: str | None = None) -> HTMLResponse:
+                 bo_cau_hoi: str | None = None, kenh: str | None = None, moi: str | None = None) -> HTMLResponse:
     ctx = context_of(request)
     language = lang_of(lang)
     if service_id not in {s.id for s in ctx.catalog.services}:
         return _render(request, "message.html", language, 404, title=TEXTS("not_found", language), body="")
+    refused = link_refusal(ctx, moi, ma_ho_so, service_id)
+    if refused is not None:
+        return _render(request, "message.html", language, 403, title=TEXTS("title", language),
+                       body=invitations.message(refused, language))
     window = windows.get_window(ctx.engine, service_id)
     if not windows.window_is_open(window, ctx.today()):
         assert window is not None
@@ -105,7 +110,8 @@ def service_form(request: Request, service_id: str, ma_ho_so: str | None = None,
                        window=f"{window.opens_on}..{window.closes_on or ''}")
         return _render(request, "message.html", language, title=TEXTS("closed_title", language), body=body)
     return _form(request, ctx, language, service_id=service_id, fixed=True, instrument=_instrument(ctx, bo_cau_hoi),
-                 values={"ma_ho_so": clean_text(ma_ho_so or "")[:64]}, errors={}, channel=_channel(kenh))
+                 values={"ma_ho_so": clean_text(ma_ho_so or "")[:64], "moi": clean_text(moi or "")[:64]}, errors={},
+                 channel=_channel(kenh))
 
 
 @router.post("/", response_class=HTMLResponse)
@@ -155,7 +161,8 @@ async def _submit(request: Request, fixed_service: str | None) -> Response:
     service_id = fixed_service or clean_text(fields.get("service_id", ""))
     answers = {q.id: fields[f"q-{q.id}"] for q in instrument.questions if fields.get(f"q-{q.id}")}
     values = {"ma_ho_so": clean_text(fields.get("ma_ho_so", ""))[:64], "y_kien": fields.get("y_kien", ""),
-              "service_id": service_id, **{f"q-{k}": v for k, v in answers.items()}}
+              "service_id": service_id, "moi": clean_text(fields.get("moi", ""))[:64],
+              **{f"q-{k}": v for k, v in answers.items()}}
 
     def again(errors: dict[str, str], status: int, headers: dict[str, str] | None = None) -> HTMLResponse:
         return _form(request, ctx, lang, service_id=service_id, fixed=fixed_service is not None,
@@ -174,9 +181,12 @@ async def _submit(request: Request, fixed_service: str | None) -> Response:
     try:
         rating = RatingCreate(service_id=service_id, dossier_code=fields.get("ma_ho_so", ""),
                               instrument=instrument.id, answers=answers, comment=fields.get("y_kien"),
-                              channel=channel)  # type: ignore[arg-type]
+                              channel=channel, invitation=values["moi"] or None)  # type: ignore[arg-type]
     except ValidationError as exc:
         return again({**_pydantic_errors(exc, lang), **errors}, 422)
+    refused = invitation_refusal(ctx, rating, None)
+    if refused is not None:
+        return again({"form": invitations.message(refused, lang)}, 403)
     try:
         item = prepare(rating, ctx.services, ctx.instruments, ctx.key, ctx.today())
     except RatingInvalid as exc:

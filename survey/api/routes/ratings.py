@@ -11,11 +11,14 @@ from pydantic import ValidationError
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
+from survey import invitations
 from survey.api.deps import AdminDep, ContextDep, context_of, enforce_rate_limit, writer_of
 from survey.core.config import API_V1
 from survey.core.writer import WriterUnavailable
 from survey.csv_export import iter_csv
 from survey.errors import FieldError, RatingInvalid
+from survey.invitation_checks import invitation_refusal
+from survey.invitations import CHANNEL_KEY_HEADER
 from survey.listing import list_ratings as ratings_page
 from survey.schemas import Problem, RatingCreate, RatingPage, RatingReceipt, ValidationProblems
 from survey.validation import prepare
@@ -49,7 +52,9 @@ ADMIN_RESPONSES: dict[int | str, dict[str, object]] = {401: {"model": Problem}, 
 
 @router.post(
     "/ratings", status_code=201, response_model=RatingReceipt, openapi_extra=RATING_BODY,
-    responses={409: {"model": Problem, "description": "This dossier has already been rated"},
+    responses={403: {"model": Problem, "description": "No valid invitation (or channel key) for this dossier: "
+                                                      "nothing stored"},
+               409: {"model": Problem, "description": "This dossier has already been rated"},
                413: {"model": Problem, "description": "Request body too large"},
                422: {"model": ValidationProblems, "description": "Invalid rating: every field in error"},
                429: {"model": Problem, "description": "Too many ratings from this address (see Retry-After)"},
@@ -62,6 +67,10 @@ async def create_rating(request: Request) -> JSONResponse:
     enforce_rate_limit(request)
     body = await read_rating(request)
     ctx = context_of(request)
+    if body.invitation is not None or ctx.settings.invitations == "required":  # else today's path, as lean
+        refused = invitation_refusal(ctx, body, request.headers.get(CHANNEL_KEY_HEADER))
+        if refused is not None:
+            raise HTTPException(403, invitations.message(refused))
     item = prepare(body, ctx.services, ctx.instruments, ctx.key, ctx.today())
     try:
         outcome = await writer_of(request).submit(item)
@@ -109,9 +118,15 @@ def list_ratings(ctx: ContextDep, _admin: AdminDep, page: Annotated[int, Query(g
                                  "description": "UTF-8 with BOM, for Excel"}},
 )
 def export_ratings(ctx: ContextDep, _admin: AdminDep, lang: Literal["vi", "en"] = "vi",
-                   delimiter: Literal["comma", "semicolon"] = "comma") -> StreamingResponse:
-    """Admin: every rating as CSV (UTF-8 with BOM so Excel shows Vietnamese correctly; `delimiter=semicolon`
-    for Excel set to a Vietnamese locale, whose list separator is ';')."""
-    rows = iter_csv(ctx.engine, ctx.catalog, ctx.instruments, lang, "," if delimiter == "comma" else ";")
+                   delimiter: Literal["comma", "semicolon"] | None = None,
+                   decimal: Literal["dot", "comma"] | None = None) -> StreamingResponse:
+    """Admin: every rating as CSV, UTF-8 with BOM so Excel shows Vietnamese correctly. With `lang=vi` (the
+    default) it is laid out for Excel in a Vietnamese locale: ';' between fields and a decimal comma (62,5),
+    which that Excel reads as numbers; with `lang=en`, ',' and a decimal point. `delimiter` and `decimal`
+    override either."""
+    vi = lang == "vi"
+    sep = ";" if (delimiter or ("semicolon" if vi else "comma")) == "semicolon" else ","
+    mark = "," if (decimal or ("comma" if vi else "dot")) == "comma" else "."
+    rows = iter_csv(ctx.engine, ctx.catalog, ctx.instruments, lang, sep, decimal=mark)
     return StreamingResponse(rows, media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="danh-gia-hai-long.csv"'})

@@ -1,0 +1,170 @@
+"""Read a dossier export, CSV (UTF-8 with or without BOM; comma or, as Vietnamese Excel saves it, semicolon)
+or NDJSON (one JSON object per line), as (line number, values in column order) pairs.
+
+CSV lines without a double quote, nearly all of them, are split directly (the csv module costs several times
+more per row); a line with quotes goes through the csv module, joined with the lines a quoted field runs on
+to. Line numbers are those of the file, so every error points at the line an editor shows.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator, Sequence
+from operator import itemgetter
+from pathlib import Path
+from typing import IO
+
+from dossiers.columns import OPTIONAL, REQUIRED, column_of
+from dossiers.errors import DossierError
+
+COLUMNS = REQUIRED + OPTIONAL
+Row = tuple[int, Sequence[str | None]]
+"""A line number and the values of COLUMNS in order (None: the file has no such column)."""
+
+
+class Export:
+    """An open export file: its kind, which optional columns it carries, and its rows."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = str(path)
+        try:
+            self._file: IO[str] = path.open(encoding="utf-8-sig", newline="")
+        except FileNotFoundError:
+            raise DossierError(f"{path}: no such file") from None
+        except OSError as exc:
+            raise DossierError(f"{path}: cannot read: {exc.strerror}") from None
+        self._line = 0
+        first = self._next_line()
+        if first is None:
+            self.close()
+            raise DossierError(f"{path}:1: (file): empty: expected a header line (CSV) or JSON objects (NDJSON)")
+        self.kind = "ndjson" if first.lstrip().startswith("{") else "csv"
+        self._first = first
+        self.present: set[str] = set()
+        if self.kind == "csv":
+            self._header(first)
+        else:
+            self.present = set(COLUMNS)  # per object: a key that is absent is a missing value
+
+    def _next_line(self) -> str | None:
+        try:
+            line = self._file.readline()
+        except UnicodeDecodeError as exc:
+            raise DossierError(f"{self.path}:{self._line + 1}: (file): byte {exc.object[exc.start]:#04x}: "
+                               "expected UTF-8 text (with or without BOM)") from None
+        if not line:
+            return None
+        self._line += 1
+        return line
+
+    def _header(self, line: str) -> None:
+        self.delimiter = ";" if line.count(";") > line.count(",") else ","
+        cells = next(csv.reader([line], delimiter=self.delimiter))
+        self.width = len(cells)
+        self.index: dict[str, int] = {}
+        for i, cell in enumerate(cells):
+            column = column_of(cell)
+            if column is not None and column not in self.index:
+                self.index[column] = i
+        missing = [c for c in REQUIRED if c not in self.index]
+        if missing:
+            self.close()
+            raise DossierError(*[f"{self.path}:1: (header): {c}: missing: expected a column named {c} "
+                                 f"(or its Vietnamese name)" for c in missing])
+        self.present = set(self.index)
+
+    def batches(self, problems: list[str], size: int = 4096) -> Iterator[list[Row]]:
+        """Every data row, a batch at a time (a row at a time would cost a generator step per row); a line that
+        is not a row at all (wrong field count, not a JSON object) is a problem."""
+        if self.kind == "csv":
+            yield from self._csv_batches(problems)
+            return
+        batch: list[Row] = []
+        for row in self._ndjson_rows(problems):
+            batch.append(row)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def _lines(self) -> list[str]:
+        """The next ~1 MiB of whole lines ([] at the end)."""
+        try:
+            return self._file.readlines(1 << 20)
+        except UnicodeDecodeError as exc:
+            raise DossierError(f"{self.name}:{self._line + 1}: (file): byte {exc.object[exc.start]:#04x}: expected "
+                               "UTF-8 text (with or without BOM), near this line") from None
+
+    def _csv_batches(self, problems: list[str]) -> Iterator[list[Row]]:
+        pick = itemgetter(*[self.index.get(c, -1) for c in COLUMNS])  # -1: the None appended to each row
+        width, delimiter, name = self.width, self.delimiter, self.name
+        number = self._line
+        lines = self._lines()
+        while lines:
+            batch: list[Row] = []
+            i, n = 0, len(lines)
+            while i < n:
+                line = lines[i]
+                i += 1
+                number += 1
+                start = number
+                if '"' in line:
+                    while line.count('"') % 2:  # a quoted field runs on into the next line
+                        if i == n:
+                            lines, i = self._lines(), 0
+                            n = len(lines)
+                            if not n:
+                                break
+                        line += lines[i]
+                        i += 1
+                        number += 1
+                    cells = next(csv.reader([line], delimiter=delimiter), [])
+                else:
+                    cells = line.rstrip("\r\n").split(delimiter)
+                if len(cells) != width:
+                    if len(cells) <= 1 and not "".join(cells).strip():
+                        continue  # a blank line
+                    problems.append(f"{name}:{start}: (row): {len(cells)} fields: expected {width}, as in the header")
+                    continue
+                cells.append(None)  # type: ignore[arg-type]
+                batch.append((start, pick(cells)))
+            yield batch
+            lines = self._lines()
+
+    def _ndjson_rows(self, problems: list[str]) -> Iterator[Row]:
+        line: str | None = self._first
+        number = self._line
+        while line is not None:
+            if line.strip():
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    problems.append(f"{self.name}:{number}: (row): {exc.msg}: expected one JSON object per line")
+                    obj = None
+                if isinstance(obj, dict):
+                    yield number, [self._value(obj, key, number, problems) for key in COLUMNS]
+                elif obj is not None:
+                    problems.append(f"{self.name}:{number}: (row): a JSON {type(obj).__name__}: expected one JSON "
+                                    "object per line")
+            line = self._next_line()
+            number = self._line
+
+    def _value(self, obj: dict[str, object], key: str, number: int, problems: list[str]) -> str | None:
+        """A key that is absent is an empty value (None for the optional ones: this row carries no feedback)."""
+        if key not in obj:
+            return None if key in OPTIONAL else ""
+        value = obj[key]
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value
+        if key == "complaints" and isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        problems.append(f"{self.name}:{number}: {key}: {json.dumps(value, ensure_ascii=False)}: expected a string")
+        return ""
+
+    def close(self) -> None:
+        self._file.close()
