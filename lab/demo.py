@@ -24,6 +24,7 @@ from lab.spec import LabSpec
 STEPS: list[tuple[str, str]] = [
     ("Catalogue", "dvcops.cli.catalog:demo_step"),
     ("Probes", "probes.cli:demo_step"),
+    ("On-call", "probes.alerts.cli:demo_step"),
     ("Playbooks", "playbooks.cli:demo_step"),
     ("Survey", "survey.cli:demo_step"),
     ("Dossiers", "dossiers.cli:demo_step"),

@@ -367,6 +367,14 @@ def demo_step(ctx: DemoContext) -> None:
                                             encoding="utf-8")
     (folder / "metrics.prom").write_bytes(metrics.exposition())
     (folder / "rules.yml").write_text(rules_yaml(cat), encoding="utf-8")
+    from probes.statuspage import collect, write_site
+
+    with History.in_state(ctx.state, cat.province.timezone) as history:
+        files = write_site(collect(history, cat, datetime.now(ZoneInfo(cat.province.timezone)), []),
+                           ctx.state.folder("status-page"))
+    index = next(f for f in files if f.name == "index.html")
+    ctx.console.print(f"status page: {index}")
+    ctx.outputs["Public status page (vi, en)"] = str(index)
     ctx.outputs["Probe history (SQLite)"] = str(ctx.state.path("probes", "history.sqlite"))
     ctx.outputs["Probe results, metrics, rules"] = str(folder)
     ctx.shared["probe_history"] = str(ctx.state.path("probes", "history.sqlite"))

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from dvcops.cli.common import CatalogOpt, JsonOpt, catalog_from, console
 from dvcops.durations import parse_duration
+from dvcops.system import find_program
 from probes.alerts.render import render as render_files
 from probes.alerts.silences import sync
 from probes.errors import ProbeError
 from probes.rules import DEFAULT_JOB, NODE_JOB
+
+if TYPE_CHECKING:
+    from dvcops.demo import DemoContext
 
 app = typer.Typer(help="On-call: Alertmanager routing from the catalogue's contacts; maintenance silences.",
                   no_args_is_help=True)
@@ -58,3 +63,18 @@ def silences(catalog: CatalogOpt,
     else:
         console.print(f"silences: {len(result.created)} created, {len(result.kept)} kept, "
                       f"{len(result.expired)} expired ({alertmanager})")
+
+
+def demo_step(ctx: DemoContext) -> None:
+    """Demo: the lab's Alertmanager configuration, template and rules, checked by amtool and promtool."""
+    done = render_files(ctx.catalog, ctx.state.folder("alerts"))
+    checks = (("amtool", ["check-config", str(done.config)]), ("promtool", ["check", "rules", str(done.rules)]))
+    for tool, args in checks:
+        program = find_program(tool)
+        if program is None:
+            ctx.console.print(f"{tool} is not installed: {done.config.parent} not checked")
+            continue
+        res = subprocess.run([str(program), *args], capture_output=True, text=True, timeout=60)
+        verdict = "ok" if res.returncode == 0 else f"FAILED: {(res.stdout + res.stderr).strip()}"
+        ctx.console.print(f"{tool} {' '.join(args[:-1])}: {verdict}")
+    ctx.outputs["On-call (alertmanager.yml, template, rules)"] = str(done.config.parent)
