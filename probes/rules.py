@@ -82,7 +82,8 @@ def rules(catalog: Catalog, job: str = DEFAULT_JOB, scale: float = 1, node_job: 
           quorum_for: str = QUORUM_FOR, warmup: str = QUORUM_WARMUP) -> dict[str, Any]:
     """The rule file as data (groups of recording rules and alerts), scoped to the prober's `job`.
 
-    With locations in the catalogue, the SLI is the quorum's view, not any one prober's."""
+    With locations in the catalogue, the SLI is the quorum's view, not any one prober's, and the quorum and
+    reachability groups are added; without them one prober's view is the SLI and nothing is paged twice."""
     sli = [{"record": f"probe:sli_error:ratio_rate{w}", "expr": sli_expr(w, job, scale)} for w in WINDOWS]
     if catalog.locations:
         sli = quorum_sli(scale)
@@ -118,7 +119,7 @@ def rules(catalog: Catalog, job: str = DEFAULT_JOB, scale: float = 1, node_job: 
         {"name": "dvcops-probes-availability",
          "rules": availability_rules(job, scale, locations=bool(catalog.locations))},
         {"name": "dvcops-infrastructure", "rules": infrastructure_rules(catalog, job, scale, node_job)},
-        *quorum_groups(catalog, scaled(quorum_for, scale), scaled(warmup, scale), job),
+        *(quorum_groups(catalog, scaled(quorum_for, scale), scaled(warmup, scale), job) if catalog.locations else []),
     ]}
 
 
