@@ -28,7 +28,7 @@ HOSTS = ("web-1", "mon-1")
 TEST_SECRETS = {
     "db_password": "PgTest-Secret-db/7Qx9w2@x",
     "survey_admin_password": "AdminTest-Secret-4kLm8Zp",
-    "survey_hmac_key": "HmacTest-Secret-9vB3nR6tYq",
+    "survey_hmac_key": "HmacTest-Secret-9vB3nR6tYq-0123456789",
 }
 ADMIN_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB6x0fTKm9Q0mYQd3f4E2rP3eL2rN3Xb0v8lYk6c3R4d quantri@so-khcn"
 
