@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from dvcops.cli.common import CatalogOpt, JsonOpt, StateOpt, console, state_dir
 from lab.dc.datacentre import DataCentre, dump
+from lab.dc.demo import EXAMPLE
 from lab.dc.hosts import DEFAULT_SUBNET
+
+if TYPE_CHECKING:
+    from dvcops.demo import DemoContext
 
 app = typer.Typer(help="The DC lab: the province's data centre as real Debian hosts (systemd-nspawn), root only.",
                   no_args_is_help=True)
@@ -91,3 +97,60 @@ def provision(ctx: typer.Context, name: NameOpt = "dc", state: StateOpt = None) 
                          *ctx.args])
     sys.stdout.flush()
     os.execvp(argv[0], argv)
+
+
+@app.command()
+def demo(catalog: CatalogOpt = EXAMPLE, name: NameOpt = "dc",
+         keep: Annotated[bool, typer.Option("--keep", help="Leave the DC up afterwards")] = False,
+         state: StateOpt = None) -> None:
+    """The whole toolkit against the DC: provision, probes, load test, survey, drills, Prometheus, DoIC report.
+    Exit 0 when every check holds, 1 otherwise."""
+    from lab.dc.demo import run_dc_demo
+
+    outcome = run_dc_demo(state_dir(state), console, catalog, name, keep)
+    raise typer.Exit(0 if outcome.ok else 1)
+
+
+def demo_step(ctx: DemoContext) -> None:
+    """Demo: the DC lab exercise (`dvcops dc demo`, its own state folder) when root; otherwise why it is skipped."""
+    if os.geteuid() != 0:
+        ctx.console.print("DC lab skipped: it boots real Debian hosts (systemd-nspawn, network namespaces, mounts), "
+                          "which needs root; run `sudo dvcops dc demo` or `make demo` as root")
+        return
+    if shutil.which("systemd-nspawn") is None:
+        ctx.console.print("DC lab skipped: systemd-nspawn is missing (apt-get install systemd-container)")
+        return
+    folder = ctx.state.folder("dc-demo")
+    ctx.console.print(f"DC lab: `dvcops dc demo --name demo` with state {folder} (several minutes)")
+    proc = subprocess.run([sys.executable, "-m", "dvcops", "dc", "demo", "--name", "demo", "--state", str(folder)],
+                          timeout=3600)
+    ctx.outputs["DC lab exercise"] = f"exit {proc.returncode} — {folder}"
+
+
+@app.command()
+def forward(maps: Annotated[list[str], typer.Option("--map", help="LOOPBACK:PORT=HOST:PORT, e.g. "
+                                                     "127.0.0.1:8443=web-1:443 (repeatable)")],
+            name: NameOpt = "dc",
+            seconds: Annotated[float | None, typer.Option("--seconds", help="Stop after this long (default: Ctrl-C)",
+                                                          show_default=False)] = None,
+            state: StateOpt = None) -> None:
+    """Expose DC ports on loopback addresses for a browser; connections to the DC leave from the controller."""
+    import threading
+
+    from lab.dc.demo import join_namespace
+    from lab.dc.forward import Connector, parse_mapping, serve
+
+    dc = DataCentre(state_dir(state), name)
+    addresses = {h.name: h.address for h in dc.plan.hosts}
+    mappings = [parse_mapping(m, addresses) for m in maps]
+    connector = Connector(lambda: join_namespace(dc.controller_ns))
+    connector.start()
+    stop = threading.Event()
+    for m in mappings:
+        console.print(f"{m.listen}:{m.listen_port} → {m.host}:{m.port} (from {dc.plan.controller})")
+    if seconds is not None:
+        threading.Timer(seconds, stop.set).start()
+    try:
+        serve(mappings, connector, stop)
+    except KeyboardInterrupt:
+        stop.set()

@@ -243,6 +243,10 @@ class DataCentre:
         }
         if chain != Path():
             data |= {"nginx_tls_certificate_src": str(chain), "nginx_tls_key_src": str(tls_key)}
+        survey = [h.address for h in plan.hosts if "survey" in h.roles]
+        if survey and any("db" in h.roles for h in plan.hosts):
+            # the survey hosts, and the controller where the reviewing department's report reads the figures
+            data["postgresql_survey_clients"] = [*survey, plan.controller]
         self.vars_path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
     def _wait_booted(self, plan: DCPlan, timeout: float, say: Say) -> None:
