@@ -82,6 +82,8 @@ class DataCentre:
 
     @property
     def plan(self) -> DCPlan:
+        if "plan" not in self.ledger.info and self.ledger.path.exists():  # brought up by another process since
+            self.ledger = Ledger(self.ledger.path)
         info = self.ledger.info
         if "plan" not in info:
             raise DCError(f"DC {self.name!r} is not up (state {self.state.root}): start it with `dvcops dc up`")

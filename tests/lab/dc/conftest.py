@@ -74,9 +74,8 @@ class ConvergedDC:
 @pytest.fixture(scope="session")
 def converged_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConvergedDC]:
     state = tmp_path_factory.mktemp("dc-state")
-    dc = DataCentre(StateDir(state), NAME)
     up = run_dvcops("dc", "up", "--catalog", str(CATALOG), "--name", NAME, "--json", state=state, timeout=1200)
-    c = ConvergedDC(dc=dc, state=state)
+    c = ConvergedDC(dc=DataCentre(StateDir(state), NAME), state=state)
     try:
         assert up.returncode == 0, up.stderr[-3000:]
         for label, extra in (("first", ()), ("second", ()), ("check", ("--check", "--diff"))):

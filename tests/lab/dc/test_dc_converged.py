@@ -201,7 +201,16 @@ def test_no_secret_in_any_run_artifact(converged_dc: ConvergedDC) -> None:
     assert env.stdout.strip() == "600 root"
 
 
-def test_audit_rules_and_backup_timer_on_the_level_4_db_host(converged_dc: ConvergedDC) -> None:
+def test_audit_rules_and_a_real_backup_on_the_level_4_db_host(converged_dc: ConvergedDC) -> None:
     rules = converged_dc.ssh("db-1", "sudo -n cat /etc/audit/rules.d/60-dvcops.rules")
     assert rules.returncode == 0 and "-w /etc/sudoers -p wa -k scope" in rules.stdout
+    assert not converged_dc.ssh("web-2", "test -e /etc/audit/rules.d/60-dvcops.rules").returncode == 0, \
+        "web-2 is security level 2: no audit rules"
     assert re.search(r"dvcops-pg-backup\.timer", converged_dc.ssh("db-1", "sudo -n systemctl list-timers --all").stdout)
+    backup = converged_dc.ssh("db-1", "sudo -n systemctl start dvcops-pg-backup.service && "
+                                      "sudo -n ls /var/backups/postgresql")
+    assert backup.returncode == 0, backup.stderr
+    dumps = backup.stdout.split()
+    assert dumps and all(d.startswith("survey-") and d.endswith(".dump") for d in dumps)
+    listing = converged_dc.ssh("db-1", f"sudo -n pg_restore -l /var/backups/postgresql/{dumps[-1]}")
+    assert "dbname: survey" in listing.stdout
