@@ -8,6 +8,7 @@ zone (a role and a zone may share a name, e.g. `app`, so the prefixes keep them 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,10 @@ class SshAccess:
 
     Never `StrictHostKeyChecking=no`: a host whose key is not in `known_hosts` is refused. After the
     ssh role root cannot log in (keys only, PermitRootLogin no), so every run connects as an admin.
+    Ansible's persistent SSH connections are shared through socket files named after user, address and
+    port only, and a socket file is seen from every network namespace: two data centres (or two DC labs)
+    with the same addresses would run each other's tasks over a connection whose host keys were never
+    checked against this `known_hosts`. So the sockets live in a folder per `known_hosts` file.
     """
 
     user: str
@@ -52,7 +57,9 @@ class SshAccess:
             raise ProvisionError(*problems)
 
     def host_vars(self) -> dict[str, Any]:
+        pinned = hashlib.sha256(str(self.known_hosts.resolve()).encode()).hexdigest()[:16]
         return {
+            "ansible_control_path_dir": f"~/.ansible/cp/{pinned}",
             "ansible_user": self.user,
             "ansible_ssh_private_key_file": str(self.key.resolve()),
             "ansible_become": True,

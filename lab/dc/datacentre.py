@@ -385,7 +385,7 @@ class DataCentre:
         """The options `dvcops provision` needs to converge this DC over SSH as the admin."""
         return ["--catalog", str(self.catalog_path), "--secrets-dir", str(self.secrets_dir), "--vars",
                 str(self.vars_path), "--ssh-user", ADMIN, "--ssh-key", str(self.admin_key), "--known-hosts",
-                str(self.known_hosts)]
+                str(self.known_hosts), "--forks", str(min(len(self.plan.hosts), 20))]
 
     def status(self) -> dict[str, Any]:
         """Whether the DC is up and, per host: running, address, systemd state, memory."""
