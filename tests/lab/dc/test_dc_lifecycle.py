@@ -115,6 +115,7 @@ def test_missing_nspawn_names_the_package(tmp_path: Path) -> None:
                                    "(apt-get install systemd-container)")
 
 
+@pytest.mark.timeout(1200)  # builds the role-seeded base first when the machine has none (a few minutes)
 def test_up_status_exec_down_leaves_nothing_behind(tmp_path: Path) -> None:
     """A one-host DC: up, up again (refused), status, exec, ssh, down twice; the census matches before and after."""
     before = teardown_census(SUBNET)
