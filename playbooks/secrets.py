@@ -36,7 +36,9 @@ MIN_LENGTH: dict[str, int] = {
     "survey_admin_password": 12,  # the survey refuses shorter admin passwords
     "survey_hmac_key": 32,  # the survey refuses shorter keys: its unit would loop in `activating`
 }
-"""One minimum per secret, the one its consumer enforces, checked before a run (not after the service fails)."""
+"""One minimum per secret, the one its consumer enforces, checked before a run (not after the service fails);
+the on-call secrets (SMTP password, webhook URLs) have DEFAULT_MIN_LENGTH."""
+DEFAULT_MIN_LENGTH = 12
 
 
 ONCALL_ROLE = "monitoring"
@@ -105,8 +107,9 @@ def load(names: list[str], secrets_dir: Path | None, environ: dict[str, str] | N
         except ProvisionError as exc:
             problems.extend(exc.lines)
             continue
-        if len(value) < MIN_LENGTH[name] or "\n" in value:
-            problems.append(f"secret {name!r} ({what}): expected one line of at least {MIN_LENGTH[name]} characters "
+        minimum = MIN_LENGTH.get(name, DEFAULT_MIN_LENGTH)
+        if len(value) < minimum or "\n" in value:
+            problems.append(f"secret {name!r} ({what}): expected one line of at least {minimum} characters "
                             f"(got {len(value)})" if "\n" not in value else
                             f"secret {name!r} ({what}): expected one line, got several")
             continue

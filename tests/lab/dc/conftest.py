@@ -27,7 +27,7 @@ UNITS = {
     "web-1": ["ssh", "nftables", "nginx", "dvcops-survey", "prometheus-node-exporter"],
     "web-2": ["ssh", "nftables", "nginx", "dvcops-survey", "prometheus-node-exporter"],
     "db-1": ["ssh", "nftables", "postgresql@15-main", "dvcops-pg-backup.timer", "prometheus-node-exporter"],
-    "mon-1": ["ssh", "nftables", "prometheus", "prometheus-node-exporter", "dvcops-prober"],
+    "mon-1": ["ssh", "nftables", "prometheus", "prometheus-alertmanager", "prometheus-node-exporter", "dvcops-prober"],
 }
 """What each host's catalogue roles must run, active under systemd."""
 

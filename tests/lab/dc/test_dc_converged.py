@@ -112,6 +112,16 @@ def test_prometheus_scrapes_every_target(converged_dc: ConvergedDC) -> None:
     assert [t["health"] for t in targets] == ["up"] * len(targets), targets
 
 
+def test_alertmanager_runs_on_loopback_and_prometheus_sends_to_it(converged_dc: ConvergedDC) -> None:
+    check = converged_dc.ssh("mon-1", "sudo -n amtool check-config /etc/prometheus/alertmanager.yml")
+    assert check.returncode == 0, check.stdout + check.stderr
+    listening = converged_dc.ssh("mon-1", "ss -Htln").stdout
+    assert "127.0.0.1:9093 " in listening and "0.0.0.0:9093" not in listening
+    proc = converged_dc.ctl("curl", "-sS", "http://10.77.0.31:9090/api/v1/alertmanagers")
+    active = json.loads(proc.stdout)["data"]["activeAlertmanagers"]
+    assert [a["url"] for a in active] == ["http://127.0.0.1:9093/api/v2/alerts"]
+
+
 def test_sshd_takes_the_admin_key_and_refuses_root_and_passwords(converged_dc: ConvergedDC) -> None:
     for host in UNITS:
         ok = converged_dc.ssh(host, "sudo -n true && id -un")
