@@ -38,8 +38,6 @@ class ConvergedDC:
     state: Path
     runs: dict[str, dict[str, Any]] = field(default_factory=dict)
     pids: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
-    shm_before: set[Path] = field(default_factory=set)
-    """Secrets folders already in /dev/shm (a provision killed with SIGKILL cannot remove its own)."""
 
     def provision(self, *extra: str) -> tuple[int, dict[str, Any], str]:
         proc = run_dvcops("dc", "provision", "--name", NAME, "--json", *extra, state=self.state, timeout=1500)
@@ -77,8 +75,7 @@ class ConvergedDC:
 def converged_dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConvergedDC]:
     state = tmp_path_factory.mktemp("dc-state")
     up = run_dvcops("dc", "up", "--catalog", str(CATALOG), "--name", NAME, "--json", state=state, timeout=1200)
-    c = ConvergedDC(dc=DataCentre(StateDir(state), NAME), state=state,
-                    shm_before=set(Path("/dev/shm").glob("dvcops-*")))
+    c = ConvergedDC(dc=DataCentre(StateDir(state), NAME), state=state)
     try:
         assert up.returncode == 0, up.stderr[-3000:]
         for label, extra in (("first", ()), ("second", ()), ("check", ("--check", "--diff"))):

@@ -2,7 +2,7 @@
 
 Needs root (as CI runs): namespaces, overlay mounts, cgroups and systemd-nspawn are real. The DC's
 subnet here is 10.78.0.0/24 (the converged DC of test_dc_converged uses examples/dc-lab.yml's 10.77.0.0/24);
-both exist only inside the namespaces the tests make.
+both exist only inside the namespaces the tests make. `dc forward` is tested on loopback prefix 127.0.85.
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,29 @@ def catalogue(tmp_path: Path, hosts: list[dict[str, object]], name: str = "dc.ym
     path = tmp_path / name
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
+
+
+def _forward_reaches_sshd(state: Path) -> None:
+    """`dc forward` on a loopback address of this package's prefix (127.0.85) reaches the host's sshd."""
+    env = {**os.environ, "DVCOPS_STATE": str(state)}
+    fwd = subprocess.Popen([sys.executable, "-m", "dvcops", "dc", "forward", "--name", "tlife", "--map",
+                            "127.0.85.1:2222=app-1:22", "--seconds", "20"], cwd=ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = b""
+        deadline = time.monotonic() + 15
+        while not banner and time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.85.1", 2222), timeout=5) as conn:
+                    banner = conn.recv(64)
+            except OSError:
+                time.sleep(0.3)
+        assert banner.startswith(b"SSH-2.0-OpenSSH"), banner
+    finally:
+        fwd.terminate()
+        fwd.wait(timeout=30)
+    refused = run_dvcops("dc", "forward", "--name", "tlife", "--map", "10.0.0.1:80=app-1:22", state=state)
+    assert refused.returncode == 2 and "expected LOOPBACK:PORT=HOST:PORT" in refused.stderr
 
 
 def one_host(tmp_path: Path) -> Path:
@@ -153,6 +178,7 @@ def test_up_status_exec_down_leaves_nothing_behind(tmp_path: Path) -> None:
                          f"UserKnownHostsFile={dc_dir / 'ssh' / 'known_hosts'}", "quantri@10.78.0.5", "hostname",
                          state=state)
         assert ssh.returncode == 0 and ssh.stdout.strip() == "app-1", ssh.stderr
+        _forward_reaches_sshd(state)
     finally:
         down = run_dvcops("dc", "down", "--name", "tlife", state=state, timeout=300)
     assert down.returncode == 0 and "removed" in down.stdout
