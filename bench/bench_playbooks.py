@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dvcops.state import StateDir
 from playbooks import chroots
-from playbooks.provision import provision
+from playbooks.provision import ProvisionOptions, provision
 from playbooks.wheel import build_wheel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +41,7 @@ def run() -> list[dict]:
         timings, changed = [], []
         for _ in range(2):
             t0 = time.monotonic()
-            result = provision(CATALOG, state, secrets_dir=secrets, chroot_root=root, wheel=wheel)
+            result = provision(CATALOG, state, ProvisionOptions(secrets_dir=secrets, chroot_root=root, wheel=wheel))
             timings.append(time.monotonic() - t0)
             assert result.ok, f"converge failed: {result.artifacts}"
             changed.append(sum(h.changed for h in result.hosts))

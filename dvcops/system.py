@@ -21,6 +21,7 @@ PACKAGES = {
     "chromium": "chromium",
     "chromedriver": "chromium-driver",
     "debootstrap": "debootstrap",
+    "systemd-nspawn": "systemd-container",
     "openssl": "openssl",
     "sqlite3": "sqlite3",
     "initdb": "postgresql",

@@ -46,8 +46,9 @@ def ensure_ca(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def issue_leaf(folder: Path, name: str, address: str, dns_names: list[str], kind: str = "valid") -> tuple[Path, Path]:
-    """Issue a leaf certificate signed by the lab CA for an address and names; return (chain, key) paths."""
+def issue_leaf(folder: Path, name: str, address: str, dns_names: list[str], kind: str = "valid",
+               extra_addresses: list[str] | None = None) -> tuple[Path, Path]:
+    """Issue a leaf certificate signed by the lab CA for addresses and names; return (chain, key) paths."""
     if kind not in CERT_KINDS:
         raise ValueError(f"certificate kind {kind!r}: expected one of {', '.join(CERT_KINDS)}")
     ca_cert_path, ca_key_path = ensure_ca(folder)
@@ -57,7 +58,8 @@ def issue_leaf(folder: Path, name: str, address: str, dns_names: list[str], kind
     key = ec.generate_private_key(ec.SECP256R1())
     before, after = CERT_KINDS[kind]
     now = datetime.now(UTC)
-    sans: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address(address))]
+    addresses = [address, *(extra_addresses or [])]
+    sans: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
     sans += [x509.DNSName(d) for d in dns_names]
     cert = (
         x509.CertificateBuilder()

@@ -30,6 +30,7 @@ STEPS: list[tuple[str, str]] = [
     ("Dossiers", "dossiers.cli:demo_step"),
     ("Load test", "loadtests.cli:demo_step"),
     ("Drills", "drills.cli:demo_step"),
+    ("DC lab (real Debian hosts, root only)", "lab.dc.cli:demo_step"),
     ("DoIC report", "report.cli:demo_step"),  # last: it reads what every other step wrote
 ]
 

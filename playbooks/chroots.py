@@ -26,7 +26,7 @@ from dvcops.system import require_program
 from playbooks import PLAYBOOK_DIR
 from playbooks.errors import ProvisionError
 from playbooks.inventory import CHROOT_CONNECTION, site_groups
-from playbooks.runner import run_site
+from playbooks.runner import RunOptions, run_site
 from playbooks.secrets import SECRETS
 
 SUITE = "bookworm"
@@ -156,7 +156,7 @@ def seed_with_roles(tree: Path, state: StateDir, wheel: Path) -> None:
     (tree / SEED_CA_BUNDLE.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(HOST_CA_BUNDLE, tree / SEED_CA_BUNDLE.lstrip("/"))
     extravars = {"dvcops_wheel": str(wheel), "dvcops_venv_pip_environment": {"PIP_CERT": SEED_CA_BUNDLE}}
-    result = run_site(inventory, state, secrets=throwaway, extravars=extravars, tags="install")
+    result = run_site(inventory, state, RunOptions(secrets=throwaway, extravars=extravars, tags="install"))
     if not result.ok:
         raise ProvisionError(f"seeding the base tree failed: see {result.artifacts / 'run' / 'stdout'}")
 

@@ -14,7 +14,8 @@ from dvcops.catalog import load_catalog
 from dvcops.cli.common import CatalogOpt, JsonOpt, StateOpt, console, state_dir
 from playbooks import ANSIBLE_CFG, PLAYBOOK_DIR, SITE
 from playbooks.errors import ProvisionError
-from playbooks.inventory import HostPlan, build_inventory, inventory_yaml, plan, write_inventory
+from playbooks.inventory import HostPlan, SshAccess, build_inventory, inventory_yaml, plan, write_inventory
+from playbooks.provision import ProvisionOptions
 from playbooks.provision import provision as run_provision
 from playbooks.runner import RichProgress, recap_json, recap_table
 
@@ -72,6 +73,13 @@ def provision(
     vars_files: Annotated[list[Path] | None, typer.Option("--vars", help="YAML file of role variables (repeatable), "
                                                           "e.g. baseline_admins, firewall_admin_sources",
                                                           show_default=False)] = None,
+    ssh_user: Annotated[str | None, typer.Option("--ssh-user", help="Connect as this admin (from baseline_admins) "
+                                                 "and become root", show_default=False)] = None,
+    ssh_key: Annotated[Path | None, typer.Option("--ssh-key", help="The admin's private key",
+                                                 show_default=False)] = None,
+    known_hosts: Annotated[Path | None, typer.Option("--known-hosts", help="The hosts' pinned SSH host keys "
+                                                     "(checked strictly, never trusted on first use)",
+                                                     show_default=False)] = None,
     forks: Annotated[int, typer.Option("--forks", min=1, max=50, help="Hosts worked on in parallel")] = 5,
     timeout: Annotated[int, typer.Option("--timeout", min=10, help="Give up after this many seconds")] = 3600,
     as_json: JsonOpt = False,
@@ -79,14 +87,19 @@ def provision(
 ) -> None:
     """Apply site.yml to the catalogue's hosts. Exit 0 success, 1 failed or unreachable hosts, 2 bad input."""
     n_hosts = len(load_catalog(catalog).hosts)
-    options = dict(secrets_dir=secrets_dir, chroot_root=chroot_root, wheel=wheel, rule_files=rules,
-                   vars_files=vars_files, limit=limit, tags=tags, check=check, diff=diff, forks=forks, timeout=timeout)
+    given = [o for o, v in (("--ssh-user", ssh_user), ("--ssh-key", ssh_key), ("--known-hosts", known_hosts)) if v]
+    if given and len(given) < 3:
+        raise ProvisionError(f"{', '.join(given)}: give --ssh-user, --ssh-key and --known-hosts together")
+    ssh = SshAccess(ssh_user, ssh_key, known_hosts) if ssh_user and ssh_key and known_hosts else None
+    options = ProvisionOptions(secrets_dir=secrets_dir, chroot_root=chroot_root, ssh=ssh, wheel=wheel,
+                               rule_files=tuple(rules or ()), vars_files=tuple(vars_files or ()), limit=limit,
+                               tags=tags, check=check, diff=diff, forks=forks, timeout=timeout)
     if as_json:
-        result = run_provision(catalog, state_dir(state), **options)  # type: ignore[arg-type]
+        result = run_provision(catalog, state_dir(state), options)
         print(recap_json(result))
     else:
         with RichProgress(console, n_hosts) as progress:
-            result = run_provision(catalog, state_dir(state), on_event=progress, **options)  # type: ignore[arg-type]
+            result = run_provision(catalog, state_dir(state), options, on_event=progress)
         console.print(recap_table(result))
         for h in result.hosts:
             if h.changed_tasks:

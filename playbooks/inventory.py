@@ -8,7 +8,9 @@ zone (a role and a zone may share a name, e.g. `app`, so the prefixes keep them 
 
 from __future__ import annotations
 
+import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,49 @@ from playbooks import SITE
 from playbooks.errors import ProvisionError
 
 CHROOT_CONNECTION = "community.general.chroot"
+
+
+@dataclass(frozen=True)
+class SshAccess:
+    """How Ansible reaches hosts over SSH: as an admin with a key, become root, host keys pinned.
+
+    Never `StrictHostKeyChecking=no`: a host whose key is not in `known_hosts` is refused. After the
+    ssh role root cannot log in (keys only, PermitRootLogin no), so every run connects as an admin.
+    Ansible's persistent SSH connections are shared through socket files named after user, address and
+    port only, and a socket file is seen from every network namespace: two data centres (or two DC labs)
+    with the same addresses would run each other's tasks over a connection whose host keys were never
+    checked against this `known_hosts`. So the sockets live in a folder per `known_hosts` file.
+    """
+
+    user: str
+    key: Path
+    known_hosts: Path
+
+    def check(self) -> None:
+        problems = []
+        if not re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", self.user):
+            problems.append(f"--ssh-user {self.user!r}: expected a login name (e.g. quantri)")
+        if self.user == "root":
+            problems.append("--ssh-user root: connect as an admin from baseline_admins (root cannot log in "
+                            "after the ssh role); become gives root")
+        if not self.key.is_file():
+            problems.append(f"--ssh-key {self.key}: no such file (expected the admin's private key)")
+        if not self.known_hosts.is_file() or not self.known_hosts.read_text().strip():
+            problems.append(f"--known-hosts {self.known_hosts}: no such file or empty (expected the hosts' pinned "
+                            "keys, one `name,address type key` line each)")
+        if problems:
+            raise ProvisionError(*problems)
+
+    def host_vars(self) -> dict[str, Any]:
+        pinned = hashlib.sha256(str(self.known_hosts.resolve()).encode()).hexdigest()[:16]
+        return {
+            "ansible_control_path_dir": f"~/.ansible/cp/{pinned}",
+            "ansible_user": self.user,
+            "ansible_ssh_private_key_file": str(self.key.resolve()),
+            "ansible_become": True,
+            "ansible_ssh_common_args": f"-F /dev/null -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes "
+                                       f"-o UserKnownHostsFile={self.known_hosts.resolve()}",
+        }
 
 
 def group_name(kind: str, name: str) -> str:
@@ -53,9 +98,10 @@ def site_groups(site: Path = SITE) -> list[str]:
     return sorted(names - {"all"})
 
 
-def build_inventory(catalog: Catalog, chroot_root: Path | None = None) -> dict[str, Any]:
+def build_inventory(catalog: Catalog, chroot_root: Path | None = None, ssh: SshAccess | None = None) -> dict[str, Any]:
     """The YAML inventory as data. With `chroot_root`, each host is the Debian tree `chroot_root/<name>`
-    reached with the chroot connection (rehearsals and tests); otherwise it is reached over SSH at its address."""
+    reached with the chroot connection (rehearsals and tests); otherwise it is reached over SSH at its address
+    (as `ssh.user` with become, when given)."""
     hosts: dict[str, dict[str, Any]] = {}
     for h in catalog.hosts:
         hv = host_vars(catalog, h)
@@ -71,6 +117,7 @@ def build_inventory(catalog: Catalog, chroot_root: Path | None = None) -> dict[s
         for g in [*(group_name("role", r) for r in h.roles), group_name("zone", h.zone)]:
             children.setdefault(g, {"hosts": {}})["hosts"][h.name] = {}
     all_vars: dict[str, Any] = {
+        **(ssh.host_vars() if ssh is not None and chroot_root is None else {}),
         "ansible_python_interpreter": "/usr/bin/python3",
         "dvcops_province": catalog.province.code,
     }

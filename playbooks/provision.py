@@ -6,6 +6,7 @@ The one entry point the CLI, the tests and the benchmark call, so they all run t
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,32 @@ from dvcops.catalog import load_catalog
 from dvcops.state import StateDir
 from playbooks import secrets as secret_store
 from playbooks.errors import ProvisionError
-from playbooks.inventory import build_inventory
-from playbooks.runner import EventHandler, RunResult, run_site
+from playbooks.inventory import SshAccess, build_inventory
+from playbooks.runner import EventHandler, RunOptions, RunResult, run_site
 from playbooks.wheel import build_wheel
 
 _TAGS = re.compile(r"^[A-Za-z0-9_,-]+$")
 _PLAIN = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+@dataclass(frozen=True)
+class ProvisionOptions:
+    """What `dvcops provision` was asked for, checked by provision() before anything runs."""
+
+    secrets_dir: Path | None = None
+    chroot_root: Path | None = None
+    """Rehearse on Debian trees chroot_root/<host> instead of SSH."""
+    ssh: SshAccess | None = None
+    """Connect as this admin, with this key and these pinned host keys, and become root."""
+    wheel: Path | None = None
+    rule_files: tuple[Path, ...] = ()
+    vars_files: tuple[Path, ...] = ()
+    limit: str | None = None
+    tags: str | None = None
+    check: bool = False
+    diff: bool = False
+    forks: int = 5
+    timeout: int = 3600
 
 
 def check_limit(limit: str, inventory: dict[str, Any]) -> None:
@@ -30,44 +51,33 @@ def check_limit(limit: str, inventory: dict[str, Any]) -> None:
                                  f"(hosts: {', '.join(sorted(inventory['all']['hosts']))})")
 
 
-def provision(
-    catalog_path: Path,
-    state: StateDir,
-    *,
-    secrets_dir: Path | None = None,
-    chroot_root: Path | None = None,
-    wheel: Path | None = None,
-    rule_files: list[Path] | None = None,
-    vars_files: list[Path] | None = None,
-    limit: str | None = None,
-    tags: str | None = None,
-    check: bool = False,
-    diff: bool = False,
-    forks: int = 5,
-    timeout: int = 3600,
-    on_event: EventHandler | None = None,
-) -> RunResult:
+def provision(catalog_path: Path, state: StateDir, options: ProvisionOptions | None = None,
+              on_event: EventHandler | None = None) -> RunResult:
+    opts = options or ProvisionOptions()
     catalog = load_catalog(catalog_path)
     if not catalog.hosts:
         raise ProvisionError(f"{catalog_path}: the catalogue declares no hosts to provision")
-    inventory = build_inventory(catalog, chroot_root=chroot_root)
-    if limit:
-        check_limit(limit, inventory)
-    if tags and not _TAGS.match(tags):
-        raise ProvisionError(f"--tags {tags!r}: expected comma-separated tag names, e.g. ssh,firewall")
-    for f in rule_files or []:
+    if opts.ssh is not None:
+        opts.ssh.check()
+    inventory = build_inventory(catalog, chroot_root=opts.chroot_root, ssh=opts.ssh)
+    if opts.limit:
+        check_limit(opts.limit, inventory)
+    if opts.tags and not _TAGS.match(opts.tags):
+        raise ProvisionError(f"--tags {opts.tags!r}: expected comma-separated tag names, e.g. ssh,firewall")
+    for f in opts.rule_files:
         if not f.is_file():
             raise ProvisionError(f"--rules {f}: no such file")
-    for f in vars_files or []:
+    for f in opts.vars_files:
         if not f.is_file():
             raise ProvisionError(f"--vars {f}: no such file (expected YAML of role variables, e.g. baseline_admins)")
-    if wheel is not None and not (wheel.is_file() and wheel.suffix == ".whl"):
-        raise ProvisionError(f"--wheel {wheel}: expected a dvcops-*.whl file")
-    values = secret_store.load(secret_store.needed(catalog), secrets_dir)
+    if opts.wheel is not None and not (opts.wheel.is_file() and opts.wheel.suffix == ".whl"):
+        raise ProvisionError(f"--wheel {opts.wheel}: expected a dvcops-*.whl file")
+    values = secret_store.load(secret_store.needed(catalog), opts.secrets_dir)
     extravars: dict[str, Any] = {
-        "dvcops_wheel": str((wheel or build_wheel(state.folder("playbooks", "wheels"))).resolve()),
+        "dvcops_wheel": str((opts.wheel or build_wheel(state.folder("playbooks", "wheels"))).resolve()),
     }
-    if rule_files:
-        extravars["prometheus_rule_files"] = [str(f.resolve()) for f in rule_files]
-    return run_site(inventory, state, secrets=values, extravars=extravars, vars_files=vars_files, limit=limit,
-                    tags=tags, check=check, diff=diff, forks=forks, timeout=timeout, on_event=on_event)
+    if opts.rule_files:
+        extravars["prometheus_rule_files"] = [str(f.resolve()) for f in opts.rule_files]
+    run = RunOptions(secrets=values, extravars=extravars, vars_files=opts.vars_files, limit=opts.limit,
+                     tags=opts.tags, check=opts.check, diff=opts.diff, forks=opts.forks, timeout=opts.timeout)
+    return run_site(inventory, state, run, on_event=on_event)

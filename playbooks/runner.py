@@ -16,6 +16,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -88,24 +89,29 @@ def new_run_dir(state: StateDir) -> Path:
     return path
 
 
-def run_site(
-    inventory: dict[str, Any],
-    state: StateDir,
-    *,
-    secrets: dict[str, str] | None = None,
-    extravars: dict[str, Any] | None = None,
-    vars_files: list[Path] | None = None,
-    limit: str | None = None,
-    tags: str | None = None,
-    check: bool = False,
-    diff: bool = False,
-    forks: int = 5,
-    timeout: int = 3600,
-    on_event: EventHandler | None = None,
-    playbook: Path | None = None,
-) -> RunResult:
-    """Apply site.yml (or `playbook`) to the inventory; the result holds the per-host recap.
-    `vars_files` are YAML files of role variables (e.g. baseline_admins), passed as `-e @file`."""
+@dataclass(frozen=True)
+class RunOptions:
+    """How one run of site.yml goes: what it may touch, dry run or not, how long it may take."""
+
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    """Reach Ansible through a 0600 file, never as extra vars (ansible-runner writes those to disk)."""
+    extravars: dict[str, Any] = field(default_factory=dict)
+    vars_files: tuple[Path, ...] = ()
+    """YAML files of role variables (e.g. baseline_admins), passed as `-e @file`."""
+    limit: str | None = None
+    tags: str | None = None
+    check: bool = False
+    diff: bool = False
+    forks: int = 5
+    timeout: int = 3600
+    playbook: Path | None = None
+    """site.yml unless given."""
+
+
+def run_site(inventory: dict[str, Any], state: StateDir, options: RunOptions | None = None,
+             on_event: EventHandler | None = None) -> RunResult:
+    """Apply site.yml (or `options.playbook`) to the inventory; the result holds the per-host recap."""
+    opts = options or RunOptions()
     run_dir = new_run_dir(state)
     inv_path = write_inventory(inventory, run_dir / "inventory" / "hosts.yml")
     started = time.monotonic()
@@ -127,22 +133,23 @@ def run_site(
             on_event(event)
         return True  # anything else and ansible-runner drops the event: no stats, no artifacts
 
-    args = [*(["--check"] if check else []), *(["--diff"] if diff else [])]
-    for f in vars_files or []:
+    args = [*(["--check"] if opts.check else []), *(["--diff"] if opts.diff else [])]
+    for f in opts.vars_files:
         args += ["-e", "@" + str(f.resolve())]
     cmdline = shlex.join(args)
-    with secrets_file(secrets or {}) as secrets_path:
+    playbook = opts.playbook or PLAYBOOK_DIR / "site.yml"
+    with secrets_file(opts.secrets) as secrets_path:
         config = RunnerConfig(
             private_data_dir=str(run_dir),
-            project_dir=str((playbook or PLAYBOOK_DIR / "site.yml").parent),
-            playbook=(playbook or PLAYBOOK_DIR / "site.yml").name,
+            project_dir=str(playbook.parent),
+            playbook=playbook.name,
             inventory=str(inv_path),
-            extravars={**(extravars or {}), "dvcops_secrets_file": str(secrets_path)},
-            limit=limit,
-            tags=tags,
+            extravars={**opts.extravars, "dvcops_secrets_file": str(secrets_path)},
+            limit=opts.limit,
+            tags=opts.tags,
             cmdline=cmdline or None,
-            forks=forks,
-            timeout=timeout,
+            forks=opts.forks,
+            timeout=opts.timeout,
             ident="run",
             quiet=True,
             suppress_env_files=True,
@@ -153,13 +160,13 @@ def run_site(
         runner = Runner(config=config, event_handler=handle)
         runner.run()
     stats = runner.stats or {}
-    for key, field in (("ok", "ok"), ("changed", "changed"), ("failures", "failed"), ("dark", "unreachable"),
+    for key, attr in (("ok", "ok"), ("changed", "changed"), ("failures", "failed"), ("dark", "unreachable"),
                        ("skipped", "skipped"), ("rescued", "rescued"), ("ignored", "ignored")):
         for host, n in (stats.get(key) or {}).items():
             if host in per_host:
-                setattr(per_host[host], field, n)
+                setattr(per_host[host], attr, n)
     processed = set(stats.get("processed") or {})
-    result = RunResult(status=str(runner.status), rc=int(runner.rc if runner.rc is not None else -1), check=check,
+    result = RunResult(status=str(runner.status), rc=int(runner.rc if runner.rc is not None else -1), check=opts.check,
                        seconds=round(time.monotonic() - started, 2), private_data_dir=run_dir,
                        hosts=[h for name, h in per_host.items() if name in processed])
     if not stats and runner.status == "failed":

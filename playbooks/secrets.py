@@ -23,7 +23,6 @@ from playbooks import PLAYBOOK_DIR
 from playbooks.errors import ProvisionError
 
 ENV_PREFIX = "DVCOPS_SECRET_"
-MIN_LENGTH = 12
 
 SECRETS: dict[str, tuple[str, frozenset[str]]] = {
     "db_password": ("password of the survey database user", frozenset({"db", "survey"})),
@@ -31,6 +30,15 @@ SECRETS: dict[str, tuple[str, frozenset[str]]] = {
     "survey_hmac_key": ("key that hashes dossier codes in the survey", frozenset({"survey"})),
 }
 """name -> (what it is, catalogue roles whose hosts need it)."""
+
+MIN_LENGTH: dict[str, int] = {
+    "db_password": 12,
+    "survey_admin_password": 12,  # the survey refuses shorter admin passwords
+    "survey_hmac_key": 32,  # the survey refuses shorter keys: its unit would loop in `activating`
+}
+"""One minimum per secret, the one its consumer enforces, checked before a run (not after the service fails);
+the on-call secrets (SMTP password, webhook URLs) have DEFAULT_MIN_LENGTH."""
+DEFAULT_MIN_LENGTH = 12
 
 
 ONCALL_ROLE = "monitoring"
@@ -99,8 +107,11 @@ def load(names: list[str], secrets_dir: Path | None, environ: dict[str, str] | N
         except ProvisionError as exc:
             problems.extend(exc.lines)
             continue
-        if len(value) < MIN_LENGTH or "\n" in value:
-            problems.append(f"secret {name!r} ({what}): expected one line of at least {MIN_LENGTH} characters")
+        minimum = MIN_LENGTH.get(name, DEFAULT_MIN_LENGTH)
+        if len(value) < minimum or "\n" in value:
+            problems.append(f"secret {name!r} ({what}): expected one line of at least {minimum} characters "
+                            f"(got {len(value)})" if "\n" not in value else
+                            f"secret {name!r} ({what}): expected one line, got several")
             continue
         values[name] = value
     if problems:

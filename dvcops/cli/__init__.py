@@ -23,6 +23,7 @@ from dvcops.errors import DvcopsError
 COMMANDS: dict[str, tuple[str, str]] = {
     "catalog": ("dvcops.cli.catalog", "app"),
     "lab": ("lab.cli", "app"),
+    "dc": ("lab.dc.cli", "app"),
     "probe": ("probes.cli", "app"),
     "alerts": ("probes.alerts.cli", "app"),
     "status-page": ("probes.cli", "status_page"),

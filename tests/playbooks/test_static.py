@@ -115,7 +115,7 @@ def test_missing_secrets_are_bad_input_naming_each(tmp_path: Path) -> None:
 
 
 def test_readable_secret_file_is_refused(tmp_path: Path) -> None:
-    d = _secrets_dir(tmp_path, 0o644, db_password="x" * 20, survey_admin_password="y" * 20, survey_hmac_key="z" * 20)
+    d = _secrets_dir(tmp_path, 0o644, db_password="x" * 20, survey_admin_password="y" * 20, survey_hmac_key="z" * 40)
     proc = run_dvcops("provision", "--catalog", str(CATALOG), "--secrets-dir", str(d), state=tmp_path / "st")
     assert proc.returncode == 2
     assert f"{d / 'db_password'}: secret file is readable by others (mode 0644): run chmod 600" in proc.stderr
@@ -128,6 +128,17 @@ def test_secrets_from_environment_and_never_from_the_repo(tmp_path: Path) -> Non
         secret_store.load(["db_password"], None, {"DVCOPS_SECRET_DB_PASSWORD": "short"})
     with pytest.raises(ProvisionError, match="must not live in the repository"):
         secret_store.load(["db_password"], PLAYBOOK_DIR, {})  # a folder inside the checkout
+
+
+def test_each_secret_has_the_minimum_its_consumer_enforces() -> None:
+    """The survey refuses HMAC keys under 32 characters: 24 must fail before the run, not loop the unit after it."""
+    env = {"DVCOPS_SECRET_SURVEY_HMAC_KEY": "k" * 24, "DVCOPS_SECRET_DB_PASSWORD": "p" * 24}
+    with pytest.raises(ProvisionError) as err:
+        secret_store.load(["survey_hmac_key", "db_password"], None, env)
+    assert err.value.lines == ["secret 'survey_hmac_key' (key that hashes dossier codes in the survey): expected one "
+                               "line of at least 32 characters (got 24)"]
+    env["DVCOPS_SECRET_SURVEY_HMAC_KEY"] = "k" * 32
+    assert secret_store.load(["survey_hmac_key"], None, env) == {"survey_hmac_key": "k" * 32}
 
 
 def test_secrets_file_is_private_and_removed() -> None:
