@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dvcops.catalog import Catalog, Service
 from dvcops.formatting import fmt_date, fmt_datetime, fmt_percent
+from dvcops.i18n import Messages
 from dvcops.periods import Period
 from dvcops.yamlsource import YamlProblem, read_yaml, validation_problems
 from probes.errors import ProbeError
@@ -214,36 +215,76 @@ def collect(history: History, catalog: Catalog, now: datetime, notes: list[Statu
 
 # ---------------------------------------------------------------------------- rendering
 
-TEXT: dict[str, dict[str, Any]] = {
-    "vi": {"title": "Tình trạng dịch vụ công trực tuyến", "updated": "Cập nhật lúc",
-           "all_ok": "Tất cả dịch vụ đang hoạt động bình thường",
-           "some_down": "Một số dịch vụ đang gặp sự cố", "some_degraded": "Một số dịch vụ hoạt động không ổn định",
-           "services": "Dịch vụ", "days": "90 ngày qua", "days30": "30 ngày qua", "uptime": "Tỉ lệ hoạt động",
-           "target": "mục tiêu",
-           "incidents": "Sự cố đang xảy ra và gần đây", "no_incidents": "Không có sự cố trong 14 ngày qua.",
-           "maintenance": "Bảo trì theo kế hoạch", "no_maintenance": "Không có lịch bảo trì trong 30 ngày tới.",
-           "ongoing": "đang xảy ra", "resolved": "đã khắc phục", "since": "từ", "until": "đến", "all": "Tất cả dịch vụ",
-           "notice": "Thông báo", "other": "English", "other_href": "en.html", "no_data": "không có số liệu",
-           "below": "dưới mục tiêu", "days_below": "ngày dưới mục tiêu", "minutes": "phút",
-           "skip": "Chuyển đến danh sách dịch vụ", "lang": "vi",
-           "states": {"up": "Hoạt động", "degraded": "Không ổn định", "down": "Gián đoạn", "maintenance": "Bảo trì",
-                      "unknown": "Chưa rõ"},
-           "footer": "Trang được tạo tự động từ kết quả giám sát; số liệu theo giờ Việt Nam."},
-    "en": {"title": "Online public services status", "updated": "Updated",
-           "all_ok": "All services are operating normally",
-           "some_down": "Some services are down", "some_degraded": "Some services are unstable",
-           "services": "Services", "days": "Last 90 days", "days30": "Last 30 days", "uptime": "Uptime",
-           "target": "target",
-           "incidents": "Current and recent incidents", "no_incidents": "No incidents in the last 14 days.",
-           "maintenance": "Planned maintenance", "no_maintenance": "No maintenance planned in the next 30 days.",
-           "ongoing": "ongoing", "resolved": "resolved", "since": "since", "until": "until", "all": "All services",
-           "notice": "Notice", "other": "Tiếng Việt", "other_href": "index.html", "no_data": "no data",
-           "below": "below target", "days_below": "days below target", "minutes": "minutes",
-           "skip": "Skip to the services", "lang": "en",
-           "states": {"up": "Operational", "degraded": "Unstable", "down": "Down", "maintenance": "Maintenance",
-                      "unknown": "Unknown"},
-           "footer": "Generated from the monitoring results; times in Vietnam time (UTC+7)."},
-}
+TEXT = Messages({
+    "title": ("Tình trạng dịch vụ công trực tuyến",
+              "Online public services status"),
+    "updated": ("Cập nhật lúc",
+                "Updated"),
+    "all_ok": ("Tất cả dịch vụ đang hoạt động bình thường",
+               "All services are operating normally"),
+    "some_down": ("Một số dịch vụ đang gặp sự cố",
+                  "Some services are down"),
+    "some_degraded": ("Một số dịch vụ hoạt động không ổn định",
+                      "Some services are unstable"),
+    "services": ("Dịch vụ",
+                 "Services"),
+    "days": ("90 ngày qua",
+             "Last 90 days"),
+    "days30": ("30 ngày qua",
+               "Last 30 days"),
+    "uptime": ("Tỉ lệ hoạt động",
+               "Uptime"),
+    "target": ("mục tiêu",
+               "target"),
+    "incidents": ("Sự cố đang xảy ra và gần đây",
+                  "Current and recent incidents"),
+    "no_incidents": ("Không có sự cố trong 14 ngày qua.",
+                     "No incidents in the last 14 days."),
+    "maintenance": ("Bảo trì theo kế hoạch",
+                    "Planned maintenance"),
+    "no_maintenance": ("Không có lịch bảo trì trong 30 ngày tới.",
+                       "No maintenance planned in the next 30 days."),
+    "ongoing": ("đang xảy ra",
+                "ongoing"),
+    "resolved": ("đã khắc phục",
+                 "resolved"),
+    "since": ("từ",
+              "since"),
+    "until": ("đến",
+              "until"),
+    "all": ("Tất cả dịch vụ",
+            "All services"),
+    "notice": ("Thông báo",
+               "Notice"),
+    "other": ("English",
+              "Tiếng Việt"),
+    "other_href": ("en.html",
+                   "index.html"),
+    "no_data": ("không có số liệu",
+                "no data"),
+    "below": ("dưới mục tiêu",
+              "below target"),
+    "days_below": ("ngày dưới mục tiêu",
+                   "days below target"),
+    "minutes": ("phút",
+                "minutes"),
+    "skip": ("Chuyển đến danh sách dịch vụ",
+             "Skip to the services"),
+    "lang": ("vi",
+             "en"),
+    "footer": ("Trang được tạo tự động từ kết quả giám sát; số liệu theo giờ Việt Nam.",
+               "Generated from the monitoring results; times in Vietnam time (UTC+7)."),
+})
+"""The page's words, Vietnamese first (dvcops.i18n, like every part's texts)."""
+
+STATES = Messages({
+    "up": ("Hoạt động", "Operational"),
+    "degraded": ("Không ổn định", "Unstable"),
+    "down": ("Gián đoạn", "Down"),
+    "maintenance": ("Bảo trì", "Maintenance"),
+    "unknown": ("Chưa rõ", "Unknown"),
+})
+
 
 ICONS = {"up": "✓", "degraded": "!", "down": "✕", "maintenance": "⏸", "unknown": "?"}
 
@@ -288,7 +329,7 @@ def _bar_class(d: Day) -> str:
 
 
 def render_html(data: StatusData, lang: str) -> str:
-    t = TEXT[lang]
+    t: dict[str, Any] = {**TEXT.in_lang(lang), "states": STATES.in_lang(lang)}
     e = html.escape
     states = [s.state for s in data.services]
     banner = "down" if "down" in states else ("degraded" if "degraded" in states else "up")
