@@ -127,7 +127,7 @@ def test_prometheus_keeps_each_series_in_the_shard_the_prober_would_probe_it(
                 rows = query("probe_success")
                 if len(rows) >= 2000 and len(query("up == 1")) == 4:
                     break
-            except httpx.HTTPError:
+            except (httpx.HTTPError, ValueError):  # not ready yet: 503 "Service Unavailable", not JSON
                 pass
             time.sleep(0.5)
         kept: dict[tuple[str, str], list[str]] = {}

@@ -202,7 +202,8 @@ def test_the_nginx_role_serves_the_page_with_its_headers(site: tuple[Path, Path,
     role = ROOT / "playbooks/roles/nginx"
     values = {**yaml.safe_load((role / "defaults/main.yml").read_text()), "ansible_managed": "test",
               "nginx_server_name": "status.test", "nginx_http_port": 18080, "nginx_https_port": 18443,
-              "nginx_tls_dir": str(tmp_path), "nginx_status_page_root": str(site[2])}
+              "nginx_tls_dir": str(tmp_path), "nginx_status_page_root": str(site[2]),
+              "nginx_upstream": "http://127.0.112.3:8000"}  # the default is itself a template (the host's address)
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     conf = {}
     for name in ("conf.d/dvcops-hardening.conf.j2", "sites-available/dvcops.conf.j2"):
