@@ -21,7 +21,7 @@ demo: $(STAMP) debs
 
 test: $(STAMP) debs
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q --durations=15 $(PYTEST_ARGS)
 
 bench: $(STAMP) debs
 	$(PY) -m bench $(BENCH_ARGS)
