@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from dvcops.state import StateDir
@@ -51,3 +54,19 @@ def start_lab(tmp_path_factory: pytest.TempPathFactory, prefix: str) -> Iterator
         yield lab
     finally:
         lab.down()
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll `check` every 0.5 s until it returns something truthy (a server still starting may refuse, answer
+    non-JSON or lack the series yet: that is waited out); fail naming `what` and the last answer."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except (httpx.HTTPError, KeyError, IndexError, ValueError):
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:g}s waiting for {what} (last: {last!r})")

@@ -34,7 +34,7 @@ import yaml
 from dvcops.system import require_program, stop_process
 from lab import Lab
 from lab.dns import start_dns
-from tests.conftest import ROOT, run_dvcops, start_lab
+from tests.conftest import ROOT, run_dvcops, start_lab, wait_for
 
 pytestmark = pytest.mark.slow
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -51,18 +51,6 @@ class Stack:
     marks: dict[str, datetime] = field(default_factory=dict)
 
 
-def _wait(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except (httpx.HTTPError, KeyError, ValueError, IndexError):
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 def _query(server: str, expr: str) -> list[dict[str, Any]]:
@@ -160,7 +148,7 @@ def stack(llab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack
         procs.append(_prometheus(tmp, "central", CENTRAL, ["--federate", f"dc=http://{LOC1},huyen-ttpv=http://{LOC2}",
                                                            "--rules", str(tmp / "rules.yml")]))
         for server in (SINGLE, LOC1, LOC2, CENTRAL):
-            _wait(lambda s=server: httpx.get(f"http://{s}/-/ready", timeout=2).status_code == 200, 30, server)
+            wait_for(lambda s=server: httpx.get(f"http://{s}/-/ready", timeout=2).status_code == 200, 30, server)
         yield Stack(catalog, tmp)
     finally:
         for p in reversed(procs):
@@ -180,7 +168,7 @@ def test_1_a_location_without_uplink_is_left_out_and_one_location_only_is_reacha
     # every location's view is in Prometheus, and the quorum has settled: dc and huyen report, ttpv does not
     # on the central server too: federation adds a scrape of lag, and a location counts only after its warm-up
     for server in (SINGLE, CENTRAL):
-        _wait(lambda s=server: _by(s, "probe:locations_reporting:count", "service")
+        wait_for(lambda s=server: _by(s, "probe:locations_reporting:count", "service")
               == {("cong-thong-tin",): 2.0, ("co-so-du-lieu",): 2.0}, 40, f"two locations reporting on {server}")
     stack.marks["steady"] = datetime.now(TZ)
     time.sleep(8)
@@ -205,7 +193,7 @@ def test_2_down_for_every_location_is_one_outage(stack: Stack, llab: Lab) -> Non
     llab.action("deface", host="lab-portal")
     stack.marks["deface"] = datetime.now(TZ)
     try:
-        _wait(lambda: [a for a in _firing(SINGLE) if a["alertname"] == "ProbeServiceDownQuorum"], 30,
+        wait_for(lambda: [a for a in _firing(SINGLE) if a["alertname"] == "ProbeServiceDownQuorum"], 30,
               "the outage alert")
         time.sleep(14)
         firing = _firing(SINGLE)
@@ -217,7 +205,7 @@ def test_2_down_for_every_location_is_one_outage(stack: Stack, llab: Lab) -> Non
         stack.marks["outage_end"] = datetime.now(TZ)
     finally:
         llab.action("restore", host="lab-portal")
-    _wait(lambda: _by(SINGLE, "probe:service_up:quorum", "service")[("cong-thong-tin",)] == 1, 30, "recovery")
+    wait_for(lambda: _by(SINGLE, "probe:service_up:quorum", "service")[("cong-thong-tin",)] == 1, 30, "recovery")
     time.sleep(3)
     stack.marks["after"] = datetime.now(TZ)
 
@@ -225,7 +213,7 @@ def test_2_down_for_every_location_is_one_outage(stack: Stack, llab: Lab) -> Non
 def test_3_uptime_reads_the_quorum_and_federation_answers_the_same(stack: Stack) -> None:
     m = stack.marks
     assert {"steady", "steady_end", "deface", "outage_end", "after"} <= set(m), "runs after tests 1 and 2"
-    _wait(lambda: _by(CENTRAL, "probe:locations_reporting:count", "service"), 30, "central rules")
+    wait_for(lambda: _by(CENTRAL, "probe:locations_reporting:count", "service"), 30, "central rules")
     steady = (m["steady"] + timedelta(seconds=4), m["steady_end"])
     outage = (m["deface"] + timedelta(seconds=6), m["outage_end"] - timedelta(seconds=1))
     whole = (m["steady"] + timedelta(seconds=4), m["after"])

@@ -14,8 +14,7 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +25,7 @@ import pytest
 import yaml
 
 from dvcops.system import require_program, stop_process, wait_until_answers
-from tests.conftest import ROOT, run_dvcops
+from tests.conftest import ROOT, run_dvcops, wait_for
 from tests.probes.oncall_servers import Hooks, SmtpSink, Switch, smtp_sink, switchable_service, webhook_listener
 
 pytestmark = pytest.mark.slow
@@ -66,18 +65,6 @@ def catalogue(now: datetime) -> dict[str, Any]:
     }
 
 
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except (httpx.HTTPError, KeyError, IndexError, ValueError):
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:g}s waiting for {what} (last: {last!r})")
 
 
 @dataclass

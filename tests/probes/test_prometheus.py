@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,25 +20,13 @@ import yaml
 
 from dvcops.system import require_program, stop_process
 from lab import Lab
-from tests.conftest import ROOT, run_dvcops
+from tests.conftest import ROOT, run_dvcops, wait_for
 
 pytestmark = pytest.mark.slow
 EXPORTER = "127.0.31.100:9115"
 PROMETHEUS = "127.0.31.101:9090"
 
 
-def _wait(check: object, timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()  # type: ignore[operator]
-            if last:
-                return last
-        except (httpx.HTTPError, KeyError, ValueError):
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 
@@ -66,8 +53,8 @@ def stack(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
                              f"--storage.tsdb.path={tmp / 'tsdb'}", f"--web.listen-address={PROMETHEUS}"],
                             stdout=(tmp / "prometheus.log").open("wb"), stderr=subprocess.STDOUT)
     try:
-        _wait(lambda: httpx.get(f"http://{EXPORTER}/-/healthy", timeout=2).status_code == 200, 30, "the exporter")
-        _wait(lambda: httpx.get(f"http://{PROMETHEUS}/-/ready", timeout=2).status_code == 200, 30, "Prometheus")
+        wait_for(lambda: httpx.get(f"http://{EXPORTER}/-/healthy", timeout=2).status_code == 200, 30, "the exporter")
+        wait_for(lambda: httpx.get(f"http://{PROMETHEUS}/-/ready", timeout=2).status_code == 200, 30, "Prometheus")
         yield {"catalog": catalog, "state": state, "tmp": tmp, "serve_pid": Path(str(serve.pid))}
     finally:
         stop_process(prom)
@@ -91,7 +78,7 @@ def test_prometheus_api_returns_probe_success_for_the_lab_services(stack: dict[s
         rows = _query("min by (service) (probe_success)")
         return {str(r["metric"]["service"]): float(r["value"][1]) for r in rows if len(rows) >= 7}  # type: ignore[index]
 
-    by_service = _wait(success, 40, "probe_success for every lab service")
+    by_service = wait_for(success, 40, "probe_success for every lab service")
     assert isinstance(by_service, dict)
     assert by_service["cong-thong-tin"] == 1 and by_service["co-so-du-lieu"] == 1
     assert by_service["tam-tru-tam-vang"] == 0 and by_service["giay-phep-xay-dung"] == 0
@@ -110,13 +97,13 @@ def test_metrics_pass_promtool_and_rules_load(stack: dict[str, Path]) -> None:
         return bool(rules) and all(r["health"] == "ok" for r in rules) and any(
             r.get("lastEvaluation", "").startswith("20") for r in rules)
 
-    _wait(rules_ok, 30, "rules loaded and evaluated without error")
-    _wait(lambda: _query('probe:sli_error:ratio_rate5m{service="tam-tru-tam-vang"}'), 30, "the SLI recording rule")
+    wait_for(rules_ok, 30, "rules loaded and evaluated without error")
+    wait_for(lambda: _query('probe:sli_error:ratio_rate5m{service="tam-tru-tam-vang"}'), 30, "the SLI recording rule")
 
 
 def test_uptime_from_prometheus_matches_the_sqlite_history(stack: dict[str, Path]) -> None:
     """Over the last 10 seconds (Prometheus cannot know attempts made before its first scrape)."""
-    _wait(lambda: _query("probe_attempts_total offset 12s"), 30, "12 s of scrapes")
+    wait_for(lambda: _query("probe_attempts_total offset 12s"), 30, "12 s of scrapes")
     end = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) - timedelta(seconds=1)
     start = end - timedelta(seconds=10)
     args = ["probe", "uptime", "--catalog", str(stack["catalog"]), "--from", start.isoformat(), "--to", end.isoformat(),
@@ -145,12 +132,12 @@ def test_sighup_reload_keeps_counters_and_a_bad_catalogue_is_refused(stack: dict
     pid = int(str(stack["serve_pid"]))
     catalog = stack["catalog"]
     good = catalog.read_text(encoding="utf-8")
-    _wait(lambda: _attempts("cong-thong-tin") >= 3, 20, "a few attempts")
+    wait_for(lambda: _attempts("cong-thong-tin") >= 3, 20, "a few attempts")
     before = _attempts("cong-thong-tin")
     try:
         catalog.write_text(good.replace("version: 1", "version: 7"), encoding="utf-8")
         os.kill(pid, signal.SIGHUP)
-        _wait(lambda: "dvcops_probe_config_last_reload_successful 0.0" in _metrics(), 10, "the refused reload")
+        wait_for(lambda: "dvcops_probe_config_last_reload_successful 0.0" in _metrics(), 10, "the refused reload")
         assert _attempts("cong-thong-tin") >= before  # still probing with the old catalogue
         log = (stack["tmp"] / "serve.log").read_text()
         assert log.count("catalogue reload failed, keeping the previous one") == 1
@@ -158,7 +145,7 @@ def test_sighup_reload_keeps_counters_and_a_bad_catalogue_is_refused(stack: dict
         data["services"] = [s for s in data["services"] if s["id"] != "tam-tru-tam-vang"]
         catalog.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         os.kill(pid, signal.SIGHUP)
-        _wait(lambda: "dvcops_probe_config_last_reload_successful 1.0" in _metrics(), 10, "the good reload")
+        wait_for(lambda: "dvcops_probe_config_last_reload_successful 1.0" in _metrics(), 10, "the good reload")
         assert "dvcops_probe_targets 9.0" in _metrics()
         assert 'service="tam-tru-tam-vang"' not in _metrics()
         assert _attempts("cong-thong-tin") >= before  # not reset
