@@ -48,9 +48,11 @@ class Classifier:
         self.formats = [(f.id, re.compile(f.pattern)) for f in policy.code_formats]
 
     def __call__(self, code: str) -> str:
-        for format_id, pattern in self.formats:
+        for i, (format_id, pattern) in enumerate(self.formats):
             m = pattern.match(code)
             if m is not None and (not m.groups() or _is_yymmdd(m.group(1))):
+                if i:  # an export's codes are mostly in one format: try it first next time
+                    self.formats.insert(0, self.formats.pop(i))
                 return format_id
         return LEGACY
 

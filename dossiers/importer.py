@@ -2,9 +2,9 @@
 
 Every row is checked against the catalogue and the rules below, and every problem is reported at once as
 `FILE:LINE: column: value: what is expected`; if there is any, nothing from the file is stored (the
-staging table is rolled back). Otherwise the rows move from the staging table into `dossiers` in one
-statement, sorted by code (the key's B-tree is then written in order), updating the dossiers already there:
-importing the same export twice changes nothing but the import log.
+import's transaction is rolled back). Good rows go to the database while the next ones are checked
+(writers.py), updating the dossiers already there: importing the same export twice changes nothing but
+the import log.
 
 Rules: a code as in codes.py; a service of the catalogue; times ISO 8601 with an offset; due and returned
 not before received; channel, online level and status from columns.VALUES; returned_at empty while
@@ -14,11 +14,13 @@ number >= 0.
 
 from __future__ import annotations
 
+import gc
 import re
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,17 +33,23 @@ from dossiers.db import DossierDatabase
 from dossiers.errors import DossierError
 from dossiers.policy import PolicyVersion, policy_for
 from dossiers.reader import Export, Row
+from dossiers.writers import ROW, writer_for
 from dvcops.catalog import Catalog
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-SECOND = timedelta(seconds=1)
 TIME_EXPECTED = "expected an ISO 8601 time with an offset, e.g. 2025-06-01T08:30:00+07:00"
 RATING = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
-STAGED = ("code", "code_format", "service_id", "agency_id", "received_at", "due_at", "returned_at", "channel",
-          "online_level", "status", "rating", "complaints")
 CHANNELS, LEVELS, STATUSES = VALUES["channel"], VALUES["online_level"], VALUES["status"]
-CHUNK = 2500
-"""Rows per multi-row INSERT into SQLite's staging table (12 values each: under SQLite's 32,766 parameters)."""
+CANONICAL = frozenset({"--T::+:", "--T::-:", "-- ::+:", "-- ::-:"})
+"""text[4::3] of a 25-character time YYYY-MM-DDTHH:MM:SS+HH:MM: the separators at 4, 7, 10, 13, 16, 19 and 22."""
+
+
+def canonical_time(text: str, t: datetime) -> str:
+    """A time that fromisoformat read from `text` (with an offset), as both databases read it: `text` itself when it
+    is YYYY-MM-DD[T ]HH:MM:SS±HH:MM, nearly every time of an export, else the same second in UTC in that form
+    (fractions of a second dropped: times are whole seconds)."""
+    if len(text) == 25 and text[4::3] in CANONICAL:
+        return text
+    return t.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "+00:00"
 
 
 @dataclass
@@ -85,58 +93,50 @@ class _Checker:
     def __post_init__(self) -> None:
         self.services = {s.id: s.agency for s in self.catalog.services}
         self.seen: dict[str, int] = {}
-        self._days: dict[str, int] = {}
+        self.formats: Counter[str] = Counter()
+        """Rows per code format id, LEGACY for codes in no format of the policy."""
 
-    def batch(self, rows: list[Row]) -> list[tuple[Any, ...]]:
-        """The rows of a batch that are fine, ready to stage. The hot loop of an import: it only recognises a row
-        that is entirely fine; anything else goes to `explain`, which applies every rule and says what is wrong
-        (or, if nothing is, returns the row: this loop may pass a good row on, it never accepts a bad one)."""
-        out: list[tuple[Any, ...]] = []
-        services, seen, classify, epoch = self.services, self.seen, self.classify, self.epoch_of
+    def batch(self, rows: list[Row]) -> list[Any]:
+        """The rows of a batch that are fine, flat (writers.ROW values a row), ready to store. The hot loop of an
+        import: it only recognises a row that is entirely fine, with its times already in canonical form;
+        anything else goes to `explain`, which applies every rule and says what is wrong (or, if nothing is,
+        returns the row: this loop may pass a good row on, it never accepts a bad one)."""
+        out: list[Any] = []
+        add, services, seen, classify = out.extend, self.services, self.seen, self.classify
         fromiso, rating_ok = datetime.fromisoformat, RATING.match
         for line, values in rows:
             raw_code, service, received, due, returned, channel, level, status, rating, complaints = values
             try:
                 code = raw_code.strip().upper()  # type: ignore[union-attr]
                 agency = services[service]  # type: ignore[index]
-                rt, dt = fromiso(received), fromiso(due)  # type: ignore[arg-type]
-                ct = fromiso(returned) if returned else None
+                fromiso(received), fromiso(due)  # type: ignore[arg-type]
+                if returned:
+                    fromiso(returned)
                 ch, lv, st = CHANNELS[channel], LEVELS[level], STATUSES[status]  # type: ignore[index]
-                late = dt < rt or (ct is not None and ct < rt)  # a time without offset: TypeError
+                # Times in one canonical shape and offset compare as text: no datetime arithmetic per row.
+                shape, offset = received[4::3], received[19:]  # type: ignore[index]
             except (KeyError, ValueError, TypeError, AttributeError):
-                row = self.explain(line, values)
-                if row is not None:
-                    out.append(row)
+                add(self.explain(line, values))
                 continue
-            if (late or rt.tzinfo is None or not code or len(code) > MAX_LENGTH or not code.isascii()
-                    or not code.isprintable() or (st == "processing") != (ct is None)
+            if (len(received) != 25 or shape not in CANONICAL  # type: ignore[arg-type]
+                    or len(due) != 25 or due[4::3] != shape or due[19:] != offset or due < received  # type: ignore
+                    or (returned and (len(returned) != 25 or returned[4::3] != shape or returned[19:] != offset
+                                      or returned < received))  # type: ignore[operator]
+                    or not code or len(code) > MAX_LENGTH or not code.isascii() or not code.isprintable()
+                    or (st == "processing") != (not returned)
                     or (rating and not rating_ok(rating)) or complaints not in ("0", "", None)
                     or seen.setdefault(code, line) != line):
-                row = self.explain(line, values)
-                if row is not None:
-                    out.append(row)
+                add(self.explain(line, values))
                 continue
-            out.append((code, classify(code), service, agency, epoch(received, rt), epoch(due, dt),  # type: ignore[arg-type]
-                        None if ct is None else epoch(returned, ct), ch, lv, st,  # type: ignore[arg-type]
-                        rating or None, None if rating is None and complaints is None else 0))
+            add((code, classify(code), service, agency, received, due, returned or None, ch, lv, st,
+                 rating or None, None if rating is None and complaints is None else 0))
+        self.formats.update(out[1::ROW])
         return out
-
-    def epoch_of(self, text: str, t: datetime) -> int:
-        """Seconds since 1970 of a time fromisoformat read from `text`. For YYYY-MM-DDTHH:MM:SS+HH:MM, nearly every
-        time of an export, from the day's midnight at that offset, computed once per day and offset (twice as
-        fast as subtracting datetimes)."""
-        if len(text) == 25 and text[10] == "T" and text[22] == ":":
-            key = text[:10] + text[19:]
-            base = self._days.get(key)
-            if base is None:
-                base = self._days[key] = (t.replace(hour=0, minute=0, second=0) - EPOCH) // SECOND
-            return base + t.hour * 3600 + t.minute * 60 + t.second
-        return (t - EPOCH) // SECOND
 
     def bad(self, line: int, column: str, value: str, expected: str) -> None:
         self.problems.append(f"{self.name}:{line}: {column}: {_show(value)}: {expected}")
 
-    def epoch(self, line: int, column: str, value: str) -> int | None:
+    def time(self, line: int, column: str, value: str) -> datetime | None:
         try:
             t = datetime.fromisoformat(value)
         except ValueError:
@@ -144,10 +144,10 @@ class _Checker:
         if t is None or t.tzinfo is None:
             self.bad(line, column, value, TIME_EXPECTED)
             return None
-        return (t - EPOCH) // SECOND
+        return t
 
-    def explain(self, line: int, values: Sequence[str | None]) -> tuple[Any, ...] | None:
-        """Every rule, one by one: a problem line for each broken one, or the row if none is."""
+    def explain(self, line: int, values: Sequence[str | None]) -> tuple[Any, ...]:
+        """Every rule, one by one: a problem line for each broken one (and no row), or the row if none is."""
         raw_code, service, received, due, returned, channel, level, status, rating, complaints = values
         assert raw_code is not None and service is not None and received is not None and due is not None
         assert returned is not None and channel is not None and level is not None and status is not None
@@ -162,8 +162,8 @@ class _Checker:
         agency = self.services.get(service)
         if agency is None:
             self.bad(line, "service_id", service, "expected a service id of the catalogue")
-        r = self.epoch(line, "received_at", received)
-        d = self.epoch(line, "due_at", due)
+        r = self.time(line, "received_at", received)
+        d = self.time(line, "due_at", due)
         if r is not None and d is not None and d < r:
             self.bad(line, "due_at", due, f"expected a time at or after received_at ({received})")
         ch = value_of("channel", channel)
@@ -177,7 +177,7 @@ class _Checker:
             self.bad(line, "status", status, f"expected {EXPECTED_VALUES['status']}")
         ret = None
         if returned.strip():
-            ret = self.epoch(line, "returned_at", returned)
+            ret = self.time(line, "returned_at", returned)
             if st == "processing":
                 self.bad(line, "returned_at", returned, "expected empty while the status is processing")
             elif ret is not None and r is not None and ret < r:
@@ -195,8 +195,10 @@ class _Checker:
             if count is None:
                 self.bad(line, "complaints", complaints, "expected a whole number of complaints, 0 or more")
         if len(self.problems) != before:
-            return None
-        return (code, self.classify(code), service, agency, r, d, ret, ch, lv, st, rated, count)
+            return ()
+        assert r is not None and d is not None
+        return (code, self.classify(code), service, agency, canonical_time(received, r), canonical_time(due, d),
+                None if ret is None else canonical_time(returned, ret), ch, lv, st, rated, count)
 
 
 def import_file(db: DossierDatabase | Engine, catalog: Catalog, path: Path, *, on: date | None = None,
@@ -210,107 +212,28 @@ def import_file(db: DossierDatabase | Engine, catalog: Catalog, path: Path, *, o
     export = Export(Path(path))
     problems: list[str] = []
     check = _Checker(export.name, catalog, Classifier(policy), problems)
-    staging = _Staging(engine)
+    writer = writer_for(engine)
+    collecting = gc.isenabled()
+    gc.disable()  # a million rows make a million short-lived tuples, none in a cycle: the collector only costs time
     try:
         rows = 0
         for batch in export.batches(problems):
             rows += len(batch)
             good = check.batch(batch)
             if not problems:
-                staging.add(good)
+                writer.add(good)
         if problems:
-            staging.rollback()
             raise DossierError(*problems, f"{export.name}: {len(problems)} problem(s) in {rows} row(s): "
                                           "nothing from this file was stored")
-        import_id, inserted, formats = staging.commit(export.name, rows, policy.version)
+        legacy = check.formats[LEGACY]
+        import_id, inserted = writer.commit(export.name, rows, rows - legacy, legacy, policy.version)
     except BaseException:
-        staging.rollback()
+        writer.rollback()
         raise
     finally:
         export.close()
+        if collecting:
+            gc.enable()
     return ImportResult(file=export.name, rows=rows, inserted=inserted, updated=rows - inserted,
-                        formats=formats, policy_version=policy.version,
+                        formats=dict(sorted(check.formats.items())), policy_version=policy.version,
                         seconds=time.perf_counter() - start, import_id=import_id)
-
-
-UPSERT = f"""INSERT INTO dossiers ({", ".join(STAGED)}, import_id)
-SELECT {", ".join(STAGED)}, {{import_id}} FROM dossier_staging WHERE true ORDER BY code
-ON CONFLICT (code) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in (*STAGED[1:], "import_id"))}"""
-
-
-class _Staging:
-    """The rows of one import on their way in: a temporary table in the import's own transaction."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.raw = engine.raw_connection()
-        self.sqlite = engine.dialect.name == "sqlite"
-        self.cursor = self.raw.cursor()
-        self.chunk = CHUNK if self.sqlite else 10_000
-        self.open = True
-        if self.sqlite:
-            self.cursor.execute("BEGIN IMMEDIATE")  # the write lock now: an import never fails half-way on it
-            self.cursor.execute("DROP TABLE IF EXISTS temp.dossier_staging")
-            self.cursor.execute("CREATE TEMP TABLE dossier_staging (code TEXT, code_format TEXT, "
-                                "service_id TEXT, agency_id TEXT, received_at INTEGER, due_at INTEGER, returned_at "
-                                "INTEGER, channel TEXT, online_level TEXT, status TEXT, rating TEXT, "
-                                "complaints INTEGER)")
-            group = f"({', '.join(['?'] * len(STAGED))})"
-            self._insert = f"INSERT INTO dossier_staging VALUES {', '.join([group] * CHUNK)}"
-            self._group = group
-        else:
-            self.cursor.execute("CREATE TEMP TABLE dossier_staging (code varchar(64), code_format varchar(32), "
-                                "service_id varchar(63), agency_id varchar(63), received_at bigint, due_at bigint, "
-                                "returned_at bigint, channel varchar(8), online_level varchar(12), "
-                                "status varchar(12), rating varchar(32), complaints integer) ON COMMIT DROP")
-
-    def add(self, rows: list[tuple[Any, ...]]) -> None:
-        if self.sqlite:  # multi-row INSERTs of CHUNK rows: one statement step per CHUNK, not per row
-            for i in range(0, len(rows), CHUNK):
-                part = rows[i:i + CHUNK]
-                sql = self._insert if len(part) == CHUNK else \
-                    f"INSERT INTO dossier_staging VALUES {', '.join([self._group] * len(part))}"
-                self.cursor.execute(sql, [v for row in part for v in row])
-        elif rows:
-            with self.cursor.copy(f"COPY dossier_staging ({', '.join(STAGED)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-
-    def commit(self, name: str, rows: int, version: str) -> tuple[int, int, dict[str, int]]:
-        """Move the staged rows into `dossiers`, log the import; (import id, dossiers inserted, rows per format)."""
-        cur = self.cursor
-        cur.execute("SELECT code_format, count(*) FROM dossier_staging GROUP BY code_format ORDER BY code_format")
-        formats = {str(f): int(n) for f, n in cur.fetchall()}
-        before = self._count()
-        p = "?" if self.sqlite else "%s"
-        legacy = formats.get(LEGACY, 0)
-        cur.execute(f"INSERT INTO dossier_imports (file, imported_at, rows, inserted, updated, current_codes, "
-                    f"legacy_codes, policy_version) VALUES ({p}, {p}, {p}, 0, 0, {p}, {p}, {p}) RETURNING id",
-                    (name[-1024:], int(time.time()), rows, rows - legacy, legacy, version))
-        import_id = self._one()
-        cur.execute(UPSERT.format(import_id=int(import_id)))
-        inserted = self._count() - before
-        cur.execute(f"UPDATE dossier_imports SET inserted = {p}, updated = {p} WHERE id = {p}",
-                    (inserted, rows - inserted, import_id))
-        if self.sqlite:
-            cur.execute("DROP TABLE temp.dossier_staging")  # PostgreSQL drops it at commit
-        self.raw.commit()
-        self._close()
-        return int(import_id), inserted, formats
-
-    def _count(self) -> int:
-        self.cursor.execute("SELECT count(*) FROM dossiers")
-        return self._one()
-
-    def _one(self) -> int:
-        row: Any = self.cursor.fetchone()
-        return int(row[0])
-
-    def rollback(self) -> None:
-        if self.open:
-            self.raw.rollback()
-            self._close()
-
-    def _close(self) -> None:
-        self.open = False
-        self.cursor.close()
-        self.raw.close()

@@ -99,7 +99,9 @@ class Export:
                                "UTF-8 text (with or without BOM), near this line") from None
 
     def _csv_batches(self, problems: list[str]) -> Iterator[list[Row]]:
-        pick = itemgetter(*[self.index.get(c, -1) for c in COLUMNS])  # -1: the None appended to each row
+        positions = [self.index.get(c, -1) for c in COLUMNS]  # -1: the None appended to each row
+        pick = itemgetter(*positions)
+        as_is = positions == list(range(len(COLUMNS))) and self.width == len(COLUMNS)  # the cells are the values
         width, delimiter, name = self.width, self.delimiter, self.name
         number = self._line
         lines = self._lines()
@@ -129,8 +131,11 @@ class Export:
                         continue  # a blank line
                     problems.append(f"{name}:{start}: (row): {len(cells)} fields: expected {width}, as in the header")
                     continue
-                cells.append(None)  # type: ignore[arg-type]
-                batch.append((start, pick(cells)))
+                if as_is:
+                    batch.append((start, cells))
+                else:
+                    cells.append(None)  # type: ignore[arg-type]
+                    batch.append((start, pick(cells)))
             yield batch
             lines = self._lines()
 
