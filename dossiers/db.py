@@ -73,10 +73,14 @@ def make_engine(url: URL) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
 
 
+SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000", "cache_size=-65536")
+"""Every SQLite connection's. WAL: the report reads while an import writes. FULL: an import that said "done"
+survives a power cut."""
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    # WAL: the report reads while an import writes. FULL: an import that said "done" survives a power cut.
-    for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000", "cache_size=-65536"):
+    for pragma in SQLITE_PRAGMAS:
         cur.execute(f"PRAGMA {pragma}")
     cur.close()
 

@@ -4,20 +4,23 @@ Rows arrive as flat lists, ROW values per dossier in COLUMNS order, with times a
 (importer.canonical_time) that the database turns into epoch seconds itself (SQLite `unixepoch`,
 PostgreSQL `timestamptz`). Nothing is visible to readers until `commit`; `rollback` leaves the store as it was.
 
-SQLite: rows are staged in a temporary table from one writer thread, in multi-row statements; the sqlite3
-module lets go of the GIL while a statement runs, so staging one batch overlaps checking the next one in the
-importer's thread. At commit they go into `dossiers` in the table's own order, in one statement.
+SQLite: a writer process stages the rows in a temporary table, in multi-row statements, while the importer
+checks the next ones; at commit they go into `dossiers` in the table's own order, in one statement.
 PostgreSQL: COPY into a temporary table, then one INSERT ... ON CONFLICT into `dossiers`.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import sqlite3
 import time
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
+
+from dossiers.db import SQLITE_PRAGMAS
+from dossiers.errors import DossierError
 
 COLUMNS = ("code", "code_format", "service_id", "agency_id", "received_at", "due_at", "returned_at", "channel",
            "online_level", "status", "rating", "complaints")
@@ -25,10 +28,6 @@ ROW = len(COLUMNS)
 TIMES = frozenset({"received_at", "due_at", "returned_at"})
 SQLITE_ROWS = 2500
 """Rows per multi-row INSERT on SQLite (12 values each: under SQLite's 32,766 parameters)."""
-IN_FLIGHT = 2
-"""Batches handed to the SQLite writer and not yet staged: bounds the memory an import holds."""
-SORTER_THREADS = 2
-"""Helper threads SQLite's sorter may use to sort the staged rows at commit."""
 _UPDATE = ", ".join(f"{c} = excluded.{c}" for c in (*COLUMNS[1:], "import_id"))
 
 
@@ -45,26 +44,101 @@ def writer_for(engine: Engine) -> Writer:
 
 
 class SqliteWriter:
-    """Stages rows from its own thread, which owns the connection and the transaction; stores them at commit.
+    """Hands the rows to a writer process, which owns the connection and the transaction (_SqliteImport).
+
+    A process, not a thread: binding a million rows' values holds the GIL, so a thread would take turns with the
+    checks instead of running beside them. The process is forked before the first row, with no database
+    connection open in this one (none crosses the fork), and ends with the import."""
+
+    def __init__(self, engine: Engine) -> None:
+        path = engine.url.database
+        engine.dispose()  # no open connection may cross the fork
+        context = multiprocessing.get_context("fork")
+        self._pipe, theirs = context.Pipe()
+        self._process = context.Process(target=_serve, args=(theirs, path), name="dossiers-writer", daemon=True)
+        self._process.start()
+        theirs.close()
+        self._path = path
+        self._done = False
+
+    def add(self, values: list[Any]) -> None:
+        if values:
+            self._pipe.send(("rows", values))
+
+    def commit(self, name: str, rows: int, current: int, legacy: int, version: str) -> tuple[int, int]:
+        """Store the staged rows, log the import; (import id, dossiers inserted)."""
+        result = self._finish(("commit", name, rows, current, legacy, version))
+        assert result is not None
+        return result
+
+    def rollback(self) -> None:
+        if not self._done:
+            self._finish(("rollback",))
+
+    def _finish(self, message: tuple[Any, ...]) -> tuple[int, int] | None:
+        self._done = True
+        try:
+            self._pipe.send(message)
+            outcome, value = self._pipe.recv()
+        except (EOFError, OSError):
+            outcome, value = "error", f"the writer process ended (exit code {self._process.exitcode})"
+        finally:
+            self._process.join(timeout=60)
+            self._pipe.close()
+        if outcome == "error":
+            raise DossierError(f"dossiers database {self._path}: {value}; nothing from this file was stored")
+        return value  # type: ignore[no-any-return]
+
+
+def _serve(pipe: Connection, path: str) -> None:
+    """The writer process: stage every batch, then commit or roll back as the importer says. An error stops the
+    staging but not the reading, so the importer is never blocked on a full pipe; it hears of it at the end."""
+    failure: str | None = None
+    store: _SqliteImport | None = None
+    try:
+        store = _SqliteImport(path)
+    except sqlite3.Error as exc:
+        failure = str(exc)
+    while True:
+        try:
+            message = pipe.recv()
+        except EOFError:  # the importer is gone: nothing is stored
+            if store is not None:
+                store.rollback()
+            return
+        try:
+            if message[0] == "rows":
+                if failure is None and store is not None:
+                    store.stage(message[1])
+                continue
+            if failure is None and store is not None and message[0] == "commit":
+                pipe.send(("ok", store.commit(*message[1:])))
+            else:
+                if store is not None:
+                    store.rollback()
+                pipe.send(("error", failure) if failure else ("ok", None))
+            return
+        except sqlite3.Error as exc:
+            failure = str(exc)
+            if store is not None:
+                store.rollback()
+                store = None
+
+
+class _SqliteImport:
+    """One import's transaction on SQLite: rows staged in a temporary table, then stored in the table's order.
 
     The table is kept in (service_id, agency_id, code) order (migration 0002), so the rows go in sorted that way:
     one pass, each page written once, instead of a million random B-tree inserts. A dossier already stored under
     another service or agency (a corrected export) is taken out first, so a code is never stored twice."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._raw: Any = None
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dossiers-writer")
-        self._pending: deque[Future[None]] = deque()
-        self._pending.append(self._thread.submit(self._begin))
-
-    def _begin(self) -> None:
-        self._raw = self._engine.raw_connection()
-        self._cur = self._raw.cursor()
-        self._cur.execute(f"PRAGMA threads = {SORTER_THREADS}")
-        self._cur.execute("BEGIN IMMEDIATE")  # the write lock now: an import never fails half-way on it
-        self._cur.execute("DROP TABLE IF EXISTS temp.dossier_staging")
-        self._cur.execute(f"CREATE TEMP TABLE dossier_staging ({', '.join(COLUMNS)})")
+    def __init__(self, path: str) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None)
+        for pragma in SQLITE_PRAGMAS:
+            self._db.execute(f"PRAGMA {pragma}")
+        self._db.execute("BEGIN IMMEDIATE")  # the write lock now: an import never fails half-way on it
+        self._db.execute("DROP TABLE IF EXISTS temp.dossier_staging")
+        self._db.execute(f"CREATE TEMP TABLE dossier_staging ({', '.join(COLUMNS)})")
         self._full = self._sql(SQLITE_ROWS)
         self._rest: list[Any] = []
 
@@ -73,81 +147,47 @@ class SqliteWriter:
         group = "(" + ", ".join(["?"] * ROW) + ")"
         return f"INSERT INTO temp.dossier_staging VALUES {', '.join([group] * n)}"
 
-    def _stage(self, values: list[Any], last: bool = False) -> None:
+    def stage(self, values: list[Any], last: bool = False) -> None:
         """Full statements of SQLITE_ROWS rows (prepared once); what is left waits for the next batch."""
         rest = self._rest + values if self._rest else values
         step = SQLITE_ROWS * ROW
         end = len(rest) if last else len(rest) - len(rest) % step
         for i in range(0, end, step):
             part = rest[i:i + step]
-            self._cur.execute(self._full if len(part) == step else self._sql(len(part) // ROW), part)
+            self._db.execute(self._full if len(part) == step else self._sql(len(part) // ROW), part)
         self._rest = rest[end:]
 
-    def add(self, values: list[Any]) -> None:
-        if values:
-            self._pending.append(self._thread.submit(self._stage, values))
-        while len(self._pending) > IN_FLIGHT:
-            self._pending.popleft().result()  # a failed statement raises here, in the importer's thread
-
     def _count(self) -> int:
-        self._cur.execute("SELECT count(*) FROM dossiers")
-        return self._one()
-
-    def _one(self) -> int:
-        row: Any = self._cur.fetchone()
-        return int(row[0])
-
-    def _commit(self, name: str, rows: int, current: int, legacy: int, version: str) -> tuple[int, int]:
-        self._stage([], last=True)
-        cur = self._cur
-        before = self._count()
-        if before:  # a dossier now filed under another service or agency: its old row goes (an update in all)
-            cur.execute("DELETE FROM dossiers WHERE (service_id, agency_id, code) IN (SELECT d.service_id, "
-                        "d.agency_id, d.code FROM temp.dossier_staging s JOIN dossiers d ON d.code = s.code "
-                        "WHERE d.service_id <> s.service_id OR d.agency_id <> s.agency_id)")
-        cur.execute("INSERT INTO dossier_imports (file, imported_at, rows, inserted, updated, current_codes, "
-                    "legacy_codes, policy_version) VALUES (?, ?, ?, 0, 0, ?, ?, ?) RETURNING id",
-                    (name[-1024:], int(time.time()), rows, current, legacy, version))
-        import_id = self._one()
-        values = ", ".join(f"unixepoch({c})" if c in TIMES else c for c in COLUMNS)
-        cur.execute(f"INSERT INTO dossiers ({', '.join(COLUMNS)}, import_id) SELECT {values}, {import_id} "
-                    f"FROM temp.dossier_staging WHERE true ORDER BY service_id, agency_id, code "
-                    f"ON CONFLICT (service_id, agency_id, code) DO UPDATE SET {_UPDATE}")
-        inserted = self._count() - before
-        cur.execute("UPDATE dossier_imports SET inserted = ?, updated = ? WHERE id = ?",
-                    (inserted, rows - inserted, import_id))
-        cur.execute("DROP TABLE temp.dossier_staging")
-        self._raw.commit()
-        self._close()
-        return import_id, inserted
+        return int(self._db.execute("SELECT count(*) FROM dossiers").fetchone()[0])
 
     def commit(self, name: str, rows: int, current: int, legacy: int, version: str) -> tuple[int, int]:
-        """Store the staged rows, log the import; (import id, dossiers inserted)."""
-        try:
-            while self._pending:
-                self._pending.popleft().result()
-            return self._thread.submit(self._commit, name, rows, current, legacy, version).result()
-        finally:
-            self._thread.shutdown()
-
-    def _rollback(self) -> None:
-        if self._raw is not None:
-            self._raw.rollback()
-            self._close()
+        self.stage([], last=True)
+        db = self._db
+        before = self._count()
+        if before:  # a dossier now filed under another service or agency: its old row goes (an update in all)
+            db.execute("DELETE FROM dossiers WHERE (service_id, agency_id, code) IN (SELECT d.service_id, "
+                       "d.agency_id, d.code FROM temp.dossier_staging s JOIN dossiers d ON d.code = s.code "
+                       "WHERE d.service_id <> s.service_id OR d.agency_id <> s.agency_id)")
+        import_id = int(db.execute(
+            "INSERT INTO dossier_imports (file, imported_at, rows, inserted, updated, current_codes, legacy_codes, "
+            "policy_version) VALUES (?, ?, ?, 0, 0, ?, ?, ?) RETURNING id",
+            (name[-1024:], int(time.time()), rows, current, legacy, version)).fetchone()[0])
+        values = ", ".join(f"unixepoch({c})" if c in TIMES else c for c in COLUMNS)
+        db.execute(f"INSERT INTO dossiers ({', '.join(COLUMNS)}, import_id) SELECT {values}, {import_id} "
+                   f"FROM temp.dossier_staging WHERE true ORDER BY service_id, agency_id, code "
+                   f"ON CONFLICT (service_id, agency_id, code) DO UPDATE SET {_UPDATE}")
+        inserted = self._count() - before
+        db.execute("UPDATE dossier_imports SET inserted = ?, updated = ? WHERE id = ?",
+                   (inserted, rows - inserted, import_id))
+        db.execute("DROP TABLE temp.dossier_staging")
+        db.execute("COMMIT")
+        db.close()
+        return import_id, inserted
 
     def rollback(self) -> None:
-        for future in self._pending:
-            future.cancel()
-        self._pending.clear()
-        try:
-            self._thread.submit(self._rollback).result()
-        finally:
-            self._thread.shutdown()
-
-    def _close(self) -> None:
-        self._cur.close()
-        self._raw.close()
-        self._raw = None
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+        self._db.close()
 
 
 class PostgresWriter:
