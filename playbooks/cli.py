@@ -82,6 +82,9 @@ def provision(
                                                      show_default=False)] = None,
     forks: Annotated[int, typer.Option("--forks", min=1, max=50, help="Hosts worked on in parallel")] = 5,
     timeout: Annotated[int, typer.Option("--timeout", min=10, help="Give up after this many seconds")] = 3600,
+    mitogen: Annotated[bool, typer.Option("--mitogen/--no-mitogen", help="Over SSH, run tasks through Mitogen (one "
+                                          "connection and Python per host; re-runs about 3x faster) or Ansible's "
+                                          "own ssh")] = True,
     as_json: JsonOpt = False,
     state: StateOpt = None,
 ) -> None:
@@ -93,7 +96,8 @@ def provision(
     ssh = SshAccess(ssh_user, ssh_key, known_hosts) if ssh_user and ssh_key and known_hosts else None
     options = ProvisionOptions(secrets_dir=secrets_dir, chroot_root=chroot_root, ssh=ssh, wheel=wheel,
                                rule_files=tuple(rules or ()), vars_files=tuple(vars_files or ()), limit=limit,
-                               tags=tags, check=check, diff=diff, forks=forks, timeout=timeout)
+                               tags=tags, check=check, diff=diff, forks=forks, timeout=timeout,
+                               mitogen=mitogen)
     if as_json:
         result = run_provision(catalog, state_dir(state), options)
         print(recap_json(result))

@@ -40,6 +40,8 @@ class ProvisionOptions:
     diff: bool = False
     forks: int = 5
     timeout: int = 3600
+    mitogen: bool = True
+    """Run SSH connections through Mitogen (see runner.py); chroot rehearsals always use Ansible's own strategy."""
 
 
 def check_limit(limit: str, inventory: dict[str, Any]) -> None:
@@ -79,5 +81,6 @@ def provision(catalog_path: Path, state: StateDir, options: ProvisionOptions | N
     if opts.rule_files:
         extravars["prometheus_rule_files"] = [str(f.resolve()) for f in opts.rule_files]
     run = RunOptions(secrets=values, extravars=extravars, vars_files=opts.vars_files, limit=opts.limit,
-                     tags=opts.tags, check=opts.check, diff=opts.diff, forks=opts.forks, timeout=opts.timeout)
+                     tags=opts.tags, check=opts.check, diff=opts.diff, forks=opts.forks, timeout=opts.timeout,
+                     mitogen=opts.mitogen and opts.chroot_root is None)
     return run_site(inventory, state, run, on_event=on_event)
