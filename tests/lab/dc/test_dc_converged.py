@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -138,6 +140,32 @@ def test_sshd_takes_the_admin_key_and_refuses_root_and_passwords(converged_dc: C
     assert settings["authenticationmethods"] == "publickey"
     assert settings["ciphers"].split(",") == SSH_DEFAULTS["ssh_ciphers"]
     assert settings["kexalgorithms"].split(",") == SSH_DEFAULTS["ssh_kex_algorithms"]
+
+
+@pytest.mark.parametrize("transport", ["--mitogen", "--no-mitogen"])
+def test_a_host_key_that_is_not_the_pinned_one_is_refused(converged_dc: ConvergedDC, tmp_path: Path,
+                                                           transport: str) -> None:
+    """known_hosts pins db-1's keys under web-1's name: Ansible must not reach web-1, with Mitogen or without.
+    ansible-runner sets ANSIBLE_HOST_KEY_CHECKING=False, and then Ansible's ssh and Mitogen put
+    StrictHostKeyChecking=no before the inventory's =yes (ssh keeps the first value): until runner.py forced it on,
+    this run went through."""
+    dc = converged_dc.dc
+    lines = dc.known_hosts.read_text().splitlines()
+    web1 = next(line.split()[0] for line in lines if line.startswith("web-1,"))
+    swapped = [f"{web1} {' '.join(line.split()[1:])}" for line in lines if line.startswith("db-1,")]
+    wrong = tmp_path / "known_hosts"
+    wrong.write_text("\n".join([*(line for line in lines if not line.startswith("web-1,")), *swapped]) + "\n")
+    args = dc.provision_args()
+    args[args.index("--known-hosts") + 1] = str(wrong)
+    proc = subprocess.run(dc.exec_argv([sys.executable, "-m", "dvcops", "provision", *args, "--limit", "web-1",
+                                        "--tags", "ssh", "--json", "--state", str(converged_dc.state), transport]),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    recap = json.loads(proc.stdout)
+    assert [(h["host"], h["unreachable"], h["changed"]) for h in recap["hosts"]] == [("web-1", 1, 0)], recap
+    stdout = (Path(recap["private_data_dir"]) / "artifacts" / "run" / "stdout").read_text()
+    said = " ".join(stdout.split())
+    assert "Host key verification failed" in said or "mismatching host key" in said, stdout[-2000:]
 
 
 def _open_ports(converged_dc: ConvergedDC, ports: str) -> dict[str, dict[int, str]]:
