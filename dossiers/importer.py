@@ -79,11 +79,7 @@ def _show(value: str) -> str:
 
 @dataclass
 class _Checker:
-    """Checks rows one by one, collecting every problem.
-
-    `__call__` is the hot loop of an import: it only recognises a row that is entirely fine. Anything it does
-    not recognise goes to `explain`, which applies every rule and says what is wrong (or, if nothing is, returns
-    the row: the fast path may pass a good row on, it never accepts a bad one)."""
+    """Checks rows a batch at a time (`batch`), collecting every problem (`explain`)."""
 
     name: str
     catalog: Catalog
