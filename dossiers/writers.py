@@ -31,6 +31,25 @@ SQLITE_ROWS = 2500
 _UPDATE = ", ".join(f"{c} = excluded.{c}" for c in (*COLUMNS[1:], "import_id"))
 
 
+def _log_import(cur: Any, p: str, name: str, rows: int, current: int, legacy: int, version: str) -> int:
+    """The import's line in dossier_imports, its counts of inserted and updated still 0; its id. `p` is the
+    driver's placeholder (sqlite3 `?`, psycopg `%s`)."""
+    cur.execute(f"INSERT INTO dossier_imports (file, imported_at, rows, inserted, updated, current_codes, "
+                f"legacy_codes, policy_version) VALUES ({p}, {p}, {p}, 0, 0, {p}, {p}, {p}) RETURNING id",
+                (name[-1024:], int(time.time()), rows, current, legacy, version))
+    return int(cur.fetchone()[0])
+
+
+def _record_counts(cur: Any, p: str, import_id: int, rows: int, inserted: int) -> None:
+    cur.execute(f"UPDATE dossier_imports SET inserted = {p}, updated = {p} WHERE id = {p}",
+                (inserted, rows - inserted, import_id))
+
+
+def _count(cur: Any) -> int:
+    cur.execute("SELECT count(*) FROM dossiers")
+    return int(cur.fetchone()[0])
+
+
 class Writer(Protocol):
     def add(self, values: list[Any]) -> None: ...
 
@@ -157,31 +176,24 @@ class _SqliteImport:
             self._db.execute(self._full if len(part) == step else self._sql(len(part) // ROW), part)
         self._rest = rest[end:]
 
-    def _count(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM dossiers").fetchone()[0])
-
     def commit(self, name: str, rows: int, current: int, legacy: int, version: str) -> tuple[int, int]:
         self.stage([], last=True)
-        db = self._db
-        before = self._count()
+        cur = self._db.cursor()
+        before = _count(cur)
         if before:  # a dossier now filed under another service or agency: its old row goes (an update in all)
-            db.execute("DELETE FROM dossiers WHERE (service_id, agency_id, code) IN (SELECT d.service_id, "
-                       "d.agency_id, d.code FROM temp.dossier_staging s JOIN dossiers d ON d.code = s.code "
-                       "WHERE d.service_id <> s.service_id OR d.agency_id <> s.agency_id)")
-        import_id = int(db.execute(
-            "INSERT INTO dossier_imports (file, imported_at, rows, inserted, updated, current_codes, legacy_codes, "
-            "policy_version) VALUES (?, ?, ?, 0, 0, ?, ?, ?) RETURNING id",
-            (name[-1024:], int(time.time()), rows, current, legacy, version)).fetchone()[0])
+            cur.execute("DELETE FROM dossiers WHERE (service_id, agency_id, code) IN (SELECT d.service_id, "
+                        "d.agency_id, d.code FROM temp.dossier_staging s JOIN dossiers d ON d.code = s.code "
+                        "WHERE d.service_id <> s.service_id OR d.agency_id <> s.agency_id)")
+        import_id = _log_import(cur, "?", name, rows, current, legacy, version)
         values = ", ".join(f"unixepoch({c})" if c in TIMES else c for c in COLUMNS)
-        db.execute(f"INSERT INTO dossiers ({', '.join(COLUMNS)}, import_id) SELECT {values}, {import_id} "
-                   f"FROM temp.dossier_staging WHERE true ORDER BY service_id, agency_id, code "
-                   f"ON CONFLICT (service_id, agency_id, code) DO UPDATE SET {_UPDATE}")
-        inserted = self._count() - before
-        db.execute("UPDATE dossier_imports SET inserted = ?, updated = ? WHERE id = ?",
-                   (inserted, rows - inserted, import_id))
-        db.execute("DROP TABLE temp.dossier_staging")
-        db.execute("COMMIT")
-        db.close()
+        cur.execute(f"INSERT INTO dossiers ({', '.join(COLUMNS)}, import_id) SELECT {values}, {import_id} "
+                    f"FROM temp.dossier_staging WHERE true ORDER BY service_id, agency_id, code "
+                    f"ON CONFLICT (service_id, agency_id, code) DO UPDATE SET {_UPDATE}")
+        inserted = _count(cur) - before
+        _record_counts(cur, "?", import_id, rows, inserted)
+        cur.execute("DROP TABLE temp.dossier_staging")
+        cur.execute("COMMIT")
+        self._db.close()
         return import_id, inserted
 
     def rollback(self) -> None:
@@ -209,27 +221,15 @@ class PostgresWriter:
             for i in range(0, len(values), ROW):
                 copy.write_row(values[i:i + ROW])
 
-    def _count(self) -> int:
-        self._cur.execute("SELECT count(*) FROM dossiers")
-        return self._one()
-
-    def _one(self) -> int:
-        row: Any = self._cur.fetchone()
-        return int(row[0])
-
     def commit(self, name: str, rows: int, current: int, legacy: int, version: str) -> tuple[int, int]:
         cur = self._cur
-        before = self._count()
-        cur.execute("INSERT INTO dossier_imports (file, imported_at, rows, inserted, updated, current_codes, "
-                    "legacy_codes, policy_version) VALUES (%s, %s, %s, 0, 0, %s, %s, %s) RETURNING id",
-                    (name[-1024:], int(time.time()), rows, current, legacy, version))
-        import_id = self._one()
+        before = _count(cur)
+        import_id = _log_import(cur, "%s", name, rows, current, legacy, version)
         values = ", ".join(f"extract(epoch FROM {c})::bigint" if c in TIMES else c for c in COLUMNS)
         cur.execute(f"INSERT INTO dossiers ({', '.join(COLUMNS)}, import_id) SELECT {values}, %s "
                     f"FROM dossier_staging ON CONFLICT (code) DO UPDATE SET {_UPDATE}", (import_id,))
-        inserted = self._count() - before
-        cur.execute("UPDATE dossier_imports SET inserted = %s, updated = %s WHERE id = %s",
-                    (inserted, rows - inserted, import_id))
+        inserted = _count(cur) - before
+        _record_counts(cur, "%s", import_id, rows, inserted)
         self._raw.commit()
         self._close()
         return import_id, inserted
