@@ -16,6 +16,7 @@ import selectors
 import socket
 import subprocess
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,7 @@ class Listeners:
         self.banners: dict[tuple[str, int], bytes] = {}
         self.reserved: dict[tuple[str, int], socket.socket] = {}
         self.accepted: Counter[tuple[str, int]] = Counter()
+        self.talking: set[threading.Thread] = set()
         self.lock = threading.Lock()
         self.stop = threading.Event()
         wake_r, self.wake_w = socket.socketpair()
@@ -100,11 +102,12 @@ class Listeners:
                     continue
                 with self.lock:
                     self.accepted[skey.data] += 1
-                    banner = self.banners.get(skey.data, b"")
-                threading.Thread(target=self._talk, args=(conn, banner), daemon=True).start()
+                    talker = threading.Thread(target=self._talk, args=(conn, self.banners.get(skey.data, b"")),
+                                              daemon=True)
+                    self.talking.add(talker)
+                talker.start()
 
-    @staticmethod
-    def _talk(conn: socket.socket, banner: bytes) -> None:
+    def _talk(self, conn: socket.socket, banner: bytes) -> None:
         """Like a real service: greet, wait briefly for a request, hang up (one thread per connection)."""
         try:
             conn.settimeout(1.0)
@@ -115,6 +118,22 @@ class Listeners:
             pass
         finally:
             conn.close()
+            with self.lock:
+                self.talking.discard(threading.current_thread())
+
+    def wait_quiet(self, timeout: float = 5.0) -> None:
+        """Wait until every connection an earlier scan opened is hung up.
+
+        A connection still open when a packet counter starts would count its last ACK or RST,
+        sent to the listener's address, as a packet the test sent there.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if not self.talking:
+                    return
+            time.sleep(0.05)
+        raise AssertionError(f"{len(self.talking)} listener connection(s) still open after {timeout} s")
 
     def close(self) -> None:
         self.stop.set()
@@ -191,10 +210,11 @@ def test_dns() -> Iterator[str]:
 
 
 @pytest.fixture
-def packets() -> Iterator[Any]:
+def packets(listeners: Listeners) -> Iterator[Any]:
     made: list[PacketCounter] = []
 
     def make(addresses: list[str]) -> PacketCounter:
+        listeners.wait_quiet()  # earlier tests' connections end before counting starts
         made.append(PacketCounter(addresses))
         return made[-1]
 
