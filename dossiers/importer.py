@@ -1,10 +1,14 @@
 """`import_file`: check a whole export, then store it all or nothing.
 
 Every row is checked against the catalogue and the rules below, and every problem is reported at once as
-`FILE:LINE: column: value: what is expected`; if there is any, nothing from the file is stored (the
-import's transaction is rolled back). Good rows go to the database while the next ones are checked
-(writers.py), updating the dossiers already there: importing the same export twice changes nothing but
+`FILE:LINE: column: value: what is expected`, in line order; if there is any, nothing from the file is
+stored. Stored rows update the dossiers already there: importing the same export twice changes nothing but
 the import log.
+
+SQLite: the file is cut into parts (parts.py), one per CPU, each checked in a forked process that keeps its
+good rows sorted in a scratch file; the parts are then merged into the database in one transaction
+(writers.store_parts), after a last check for codes found in two parts. PostgreSQL: one pass, the good
+rows copied into the transaction while the next ones are checked.
 
 Rules: a code as in codes.py; a service of the catalogue; times ISO 8601 with an offset; due and returned
 not before received; channel, online level and status from columns.VALUES; returned_at empty while
@@ -15,12 +19,18 @@ number >= 0.
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import os
 import re
+import sqlite3
+import tempfile
 import time
+from array import array
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,14 +41,16 @@ from dossiers.codes import LEGACY, MAX_LENGTH, Classifier, normalise, problem
 from dossiers.columns import EXPECTED_VALUES, VALUES, value_of
 from dossiers.db import DossierDatabase
 from dossiers.errors import DossierError
+from dossiers.parts import Part
 from dossiers.policy import PolicyVersion, policy_for
 from dossiers.reader import Export, Row
-from dossiers.writers import ROW, writer_for
+from dossiers.writers import ROW, PartStore, PostgresWriter, Writer, store_parts
 from dvcops.catalog import Catalog
 
 TIME_EXPECTED = "expected an ISO 8601 time with an offset, e.g. 2025-06-01T08:30:00+07:00"
 RATING = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 CHANNELS, LEVELS, STATUSES = VALUES["channel"], VALUES["online_level"], VALUES["status"]
+MAX_PARTS = 4
 CANONICAL = frozenset({"--T::+:", "--T::-:", "-- ::+:", "-- ::-:"})
 """text[4::3] of a 25-character time YYYY-MM-DDTHH:MM:SS+HH:MM: the separators at 4, 7, 10, 13, 16, 19 and 22."""
 
@@ -197,39 +209,174 @@ class _Checker:
                 None if ret is None else canonical_time(returned, ret), ch, lv, st, rated, count)
 
 
+@dataclass
+class _PartResult:
+    """What checking one part found (sent back from its process)."""
+
+    rows: int = 0
+    problems: list[str] = field(default_factory=list)
+    formats: Counter[str] = field(default_factory=Counter)
+    codes: list[str] = field(default_factory=list)
+    lines: array[int] = field(default_factory=lambda: array("q"))
+    """Each code and its line, for the duplicates across parts (only when there are several): a list and an
+    array cross the pipe several times faster than the dict."""
+    failure: list[str] | None = None
+    """The file could not be read, or the scratch file not written: the lines to show."""
+
+
+def _check_rows(export: Export, check: _Checker, sink: Writer) -> int:
+    """Check every row of the export (or of its part), handing the good ones to `sink` while no row is bad."""
+    rows = 0
+    for batch in export.batches(check.problems):
+        rows += len(batch)
+        good = check.batch(batch)
+        if not check.problems:
+            sink.add(good)
+    return rows
+
+
+def _check_part(path: Path, part: Part, several: bool, catalog: Catalog, policy: PolicyVersion,
+                scratch: Path) -> _PartResult:
+    """One part, in a process of its own: check it and, while no row is bad, store it in `scratch`."""
+    result = _PartResult()
+    try:
+        export = Export(path)
+        try:
+            export.restrict(part)
+            check = _Checker(export.name, catalog, Classifier(policy), result.problems)
+            store = PartStore(scratch)
+            try:
+                result.rows = _check_rows(export, check, store)
+                if not result.problems:
+                    store.finish()
+            finally:
+                store.close()
+        finally:
+            export.close()
+    except DossierError as exc:
+        result.failure = list(exc.lines)
+    except sqlite3.Error as exc:
+        result.failure = [f"{scratch}: {exc}"]
+    else:
+        result.formats = check.formats
+        if several:
+            result.codes, result.lines = list(check.seen), array("q", check.seen.values())
+    return result
+
+
+def _run_parts(path: Path, parts: list[Part], catalog: Catalog, policy: PolicyVersion,
+               scratch: Path) -> list[_PartResult]:
+    """Each part checked in a forked process (checks are Python, so threads would take turns on the GIL)."""
+    context = multiprocessing.get_context("fork")
+    running = []
+    for k, part in enumerate(parts):
+        ours, theirs = context.Pipe(duplex=False)
+        process = context.Process(target=_part_process, name=f"dossiers-part-{k}", daemon=True,
+                                  args=(theirs, path, part, len(parts) > 1, catalog, policy, scratch / f"{k}.sqlite3"))
+        process.start()
+        theirs.close()
+        running.append((ours, process))
+    results = []
+    for ours, process in running:
+        try:
+            results.append(ours.recv())
+        except EOFError:
+            process.join(timeout=10)
+            results.append(_PartResult(failure=[f"{path}: the process checking rows from line "
+                                                f"{parts[len(results)].first_line} ended (exit code "
+                                                f"{process.exitcode}); nothing from this file was stored"]))
+        finally:
+            ours.close()
+            process.join(timeout=60)
+    return results
+
+
+def _part_process(pipe: Connection, *args: Any) -> None:
+    gc.disable()  # a million rows make a million short-lived tuples, none in a cycle: the collector only costs time
+    pipe.send(_check_part(*args))
+    pipe.close()
+
+
+def _duplicates_across(name: str, results: list[_PartResult]) -> list[str]:
+    """A code in two parts: a problem on its later line, as within a part. Sets find them (in C); the lines are
+    looked up only when there are some."""
+    problems = []
+    seen: set[str] = set()
+    for k, result in enumerate(results):
+        again = seen.intersection(result.codes)
+        if again:
+            first: dict[str, int] = {}
+            for earlier in results[:k]:
+                for code, line in zip(earlier.codes, earlier.lines, strict=True):
+                    if code in again:
+                        first.setdefault(code, line)
+            problems += [f"{name}:{line}: dossier_code: {_show(code)}: expected each dossier once per file (also on "
+                         f"line {first[code]})" for code, line in zip(result.codes, result.lines, strict=True)
+                         if code in again]
+        if k < len(results) - 1:
+            seen.update(result.codes)
+    return problems
+
+
+def _line_of(name: str, problem: str) -> int:
+    """The line a problem of importer.py or reader.py names: they all start `NAME:LINE: `."""
+    return int(problem[len(name) + 1:].split(":", 1)[0])
+
+
 def import_file(db: DossierDatabase | Engine, catalog: Catalog, path: Path, *, on: date | None = None,
-                policy: PolicyVersion | None = None) -> ImportResult:
+                policy: PolicyVersion | None = None, parts: int | None = None) -> ImportResult:
     """Check and store one export; DossierError with every problem (and nothing stored) if any row is bad.
 
-    Codes are classified with the policy version in force `on` (default: today)."""
+    Codes are classified with the policy version in force `on` (default: today). On SQLite the file is cut
+    into `parts` (default: one per CPU, at most MAX_PARTS) checked in parallel."""
     start = time.perf_counter()
     engine = db.engine if isinstance(db, DossierDatabase) else db
     policy = policy or policy_for(on or datetime.now(ZoneInfo(catalog.province.timezone)).date())
     export = Export(Path(path))
-    problems: list[str] = []
-    check = _Checker(export.name, catalog, Classifier(policy), problems)
-    writer = writer_for(engine)
-    collecting = gc.isenabled()
-    gc.disable()  # a million rows make a million short-lived tuples, none in a cycle: the collector only costs time
-    try:
-        rows = 0
-        for batch in export.batches(problems):
-            rows += len(batch)
-            good = check.batch(batch)
-            if not problems:
-                writer.add(good)
-        if problems:
-            raise DossierError(*problems, f"{export.name}: {len(problems)} problem(s) in {rows} row(s): "
-                                          "nothing from this file was stored")
-        legacy = check.formats[LEGACY]
-        import_id, inserted = writer.commit(export.name, rows, rows - legacy, legacy, policy.version)
-    except BaseException:
-        writer.rollback()
-        raise
-    finally:
-        export.close()
-        if collecting:
-            gc.enable()
+    if engine.dialect.name == "sqlite":
+        try:
+            cuts = export.parts(parts or min(MAX_PARTS, len(os.sched_getaffinity(0))))
+        finally:
+            export.close()
+        engine.dispose()  # no open connection may cross the fork
+        with tempfile.TemporaryDirectory(prefix=".dossiers-import-", dir=Path(str(engine.url.database)).parent) as tmp:
+            results = _run_parts(Path(path), cuts, catalog, policy, Path(tmp))
+            for result in results:
+                if result.failure:
+                    raise DossierError(*result.failure)
+            problems = [p for r in results for p in r.problems] + _duplicates_across(export.name, results)
+            rows = sum(r.rows for r in results)
+            formats: Counter[str] = sum((r.formats for r in results), Counter())
+            _raise_problems(export.name, sorted(problems, key=lambda p: _line_of(export.name, p)), rows)
+            import_id, inserted = store_parts(str(engine.url.database), [Path(tmp) / f"{k}.sqlite3"
+                                                                         for k in range(len(cuts))],
+                                              export.name, rows, rows - formats[LEGACY], formats[LEGACY],
+                                              policy.version)
+    else:
+        problems: list[str] = []  # type: ignore[no-redef]
+        check = _Checker(export.name, catalog, Classifier(policy), problems)
+        writer = PostgresWriter(engine)
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            rows = _check_rows(export, check, writer)
+            _raise_problems(export.name, problems, rows)
+            formats = check.formats
+            import_id, inserted = writer.commit(export.name, rows, rows - formats[LEGACY], formats[LEGACY],
+                                                policy.version)
+        except BaseException:
+            writer.rollback()
+            raise
+        finally:
+            export.close()
+            if collecting:
+                gc.enable()
     return ImportResult(file=export.name, rows=rows, inserted=inserted, updated=rows - inserted,
-                        formats=dict(sorted(check.formats.items())), policy_version=policy.version,
+                        formats=dict(sorted(formats.items())), policy_version=policy.version,
                         seconds=time.perf_counter() - start, import_id=import_id)
+
+
+def _raise_problems(name: str, problems: list[str], rows: int) -> None:
+    if problems:
+        raise DossierError(*problems, f"{name}: {len(problems)} problem(s) in {rows} row(s): "
+                                      "nothing from this file was stored")

@@ -8,8 +8,11 @@ to. Line numbers are those of the file, so every error points at the line an edi
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
+import sys
 from collections.abc import Iterator, Sequence
 from operator import itemgetter
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import IO
 
 from dossiers.columns import OPTIONAL, REQUIRED, column_of
 from dossiers.errors import DossierError
+from dossiers.parts import Part, cut
 
 COLUMNS = REQUIRED + OPTIONAL
 Row = tuple[int, Sequence[str | None]]
@@ -36,17 +40,37 @@ class Export:
         except OSError as exc:
             raise DossierError(f"{path}: cannot read: {exc.strerror}") from None
         self._line = 0
+        self._stop = sys.maxsize
         first = self._next_line()
         if first is None:
             self.close()
             raise DossierError(f"{path}:1: (file): empty: expected a header line (CSV) or JSON objects (NDJSON)")
         self.kind = "ndjson" if first.lstrip().startswith("{") else "csv"
-        self._first = first
+        self._first: str | None = first
         self.present: set[str] = set()
         if self.kind == "csv":
             self._header(first)
         else:
             self.present = set(COLUMNS)  # per object: a key that is absent is a missing value
+
+    def parts(self, count: int) -> list[Part]:
+        """The rows cut into at most `count` parts (parts.py)."""
+        with self.path.open("rb") as f:
+            start = len(codecs.BOM_UTF8) if f.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8 else 0
+        if self.kind == "csv":
+            return cut(self.path, start + len(self._first.encode()), 2, count, quoted=True)  # type: ignore[union-attr]
+        return cut(self.path, start, 1, count, quoted=False)
+
+    def restrict(self, part: Part) -> None:
+        """Read only the rows of `part` from now on."""
+        raw = self.path.open("rb")
+        raw.seek(part.start)
+        self._file.close()
+        self._file = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        self._line = part.first_line - 1
+        self._stop = part.stop_line or sys.maxsize
+        if self.kind == "ndjson":
+            self._first = self._next_line()
 
     def _next_line(self) -> str | None:
         try:
@@ -54,7 +78,7 @@ class Export:
         except UnicodeDecodeError as exc:
             raise DossierError(f"{self.path}:{self._line + 1}: (file): byte {exc.object[exc.start]:#04x}: "
                                "expected UTF-8 text (with or without BOM)") from None
-        if not line:
+        if not line or self._line + 1 >= self._stop:
             return None
         self._line += 1
         return line
@@ -102,13 +126,16 @@ class Export:
         positions = [self.index.get(c, -1) for c in COLUMNS]  # -1: the None appended to each row
         pick = itemgetter(*positions)
         as_is = positions == list(range(len(COLUMNS))) and self.width == len(COLUMNS)  # the cells are the values
-        width, delimiter, name = self.width, self.delimiter, self.name
+        width, delimiter, name, stop = self.width, self.delimiter, self.name, self._stop - 1
         number = self._line
         lines = self._lines()
         while lines:
             batch: list[Row] = []
             i, n = 0, len(lines)
             while i < n:
+                if number == stop:  # the next part's first line
+                    lines = []
+                    break
                 line = lines[i]
                 i += 1
                 number += 1
@@ -137,7 +164,7 @@ class Export:
                     cells.append(None)  # type: ignore[arg-type]
                     batch.append((start, pick(cells)))
             yield batch
-            lines = self._lines()
+            lines = self._lines() if lines else []
 
     def _ndjson_rows(self, problems: list[str]) -> Iterator[Row]:
         line: str | None = self._first

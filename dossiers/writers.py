@@ -2,30 +2,33 @@
 
 Rows arrive as flat lists, ROW values per dossier in COLUMNS order, with times as canonical ISO 8601 text
 (importer.canonical_time) that the database turns into epoch seconds itself (SQLite `unixepoch`,
-PostgreSQL `timestamptz`). Nothing is visible to readers until `commit`; `rollback` leaves the store as it was.
+PostgreSQL `timestamptz`). Nothing is visible to readers until the import commits.
 
-SQLite: a writer process stages the rows in a temporary table, in multi-row statements, while the importer
-checks the next ones; at commit they go into `dossiers` in the table's own order, in one statement.
+SQLite: each part of the file, checked in a process of its own, goes to a scratch file (PartStore), sorted;
+`store_parts` then merges the sorted parts into `dossiers` in one statement and one transaction.
 PostgreSQL: COPY into a temporary table, then one INSERT ... ON CONFLICT into `dossiers`.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import sqlite3
 import time
-from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
 from dossiers.db import SQLITE_PRAGMAS
-from dossiers.errors import DossierError
 
 COLUMNS = ("code", "code_format", "service_id", "agency_id", "received_at", "due_at", "returned_at", "channel",
            "online_level", "status", "rating", "complaints")
 ROW = len(COLUMNS)
 TIMES = frozenset({"received_at", "due_at", "returned_at"})
+KEY = "service_id, agency_id, code"
+"""The order of SQLite's `dossiers` (migration 0002)."""
+PART_COLUMNS = ("code TEXT NOT NULL, code_format TEXT NOT NULL, service_id TEXT NOT NULL, agency_id TEXT NOT NULL, "
+                "received_at INTEGER NOT NULL, due_at INTEGER NOT NULL, returned_at INTEGER, channel TEXT NOT NULL, "
+                "online_level TEXT NOT NULL, status TEXT NOT NULL, rating TEXT, complaints INTEGER")
 SQLITE_ROWS = 2500
 """Rows per multi-row INSERT on SQLite (12 values each: under SQLite's 32,766 parameters)."""
 _UPDATE = ", ".join(f"{c} = excluded.{c}" for c in (*COLUMNS[1:], "import_id"))
@@ -53,120 +56,30 @@ def _count(cur: Any) -> int:
 class Writer(Protocol):
     def add(self, values: list[Any]) -> None: ...
 
-    def commit(self, name: str, rows: int, current: int, legacy: int, version: str) -> tuple[int, int]: ...
 
-    def rollback(self) -> None: ...
+class PartStore:
+    """One part's checked rows in a scratch SQLite file of their own (importer.py checks the parts in parallel).
 
+    The rows are staged as they come, in multi-row statements, then sorted into `part`, keyed and ordered like
+    `dossiers` (migration 0002) with the times in epoch seconds, so that `store_parts` merges sorted runs instead
+    of sorting a million rows in the one process that may write the database. Nothing here needs to survive a
+    crash (the file is scratch): no journal, no sync."""
 
-def writer_for(engine: Engine) -> Writer:
-    return SqliteWriter(engine) if engine.dialect.name == "sqlite" else PostgresWriter(engine)
-
-
-class SqliteWriter:
-    """Hands the rows to a writer process, which owns the connection and the transaction (_SqliteImport).
-
-    A process, not a thread: binding a million rows' values holds the GIL, so a thread would take turns with the
-    checks instead of running beside them. The process is forked before the first row, with no database
-    connection open in this one (none crosses the fork), and ends with the import."""
-
-    def __init__(self, engine: Engine) -> None:
-        path = engine.url.database
-        engine.dispose()  # no open connection may cross the fork
-        context = multiprocessing.get_context("fork")
-        self._pipe, theirs = context.Pipe()
-        self._process = context.Process(target=_serve, args=(theirs, path), name="dossiers-writer", daemon=True)
-        self._process.start()
-        theirs.close()
-        self._path = path
-        self._done = False
-
-    def add(self, values: list[Any]) -> None:
-        if values:
-            self._pipe.send(("rows", values))
-
-    def commit(self, name: str, rows: int, current: int, legacy: int, version: str) -> tuple[int, int]:
-        """Store the staged rows, log the import; (import id, dossiers inserted)."""
-        result = self._finish(("commit", name, rows, current, legacy, version))
-        assert result is not None
-        return result
-
-    def rollback(self) -> None:
-        if not self._done:
-            self._finish(("rollback",))
-
-    def _finish(self, message: tuple[Any, ...]) -> tuple[int, int] | None:
-        self._done = True
-        try:
-            self._pipe.send(message)
-            outcome, value = self._pipe.recv()
-        except (EOFError, OSError):
-            outcome, value = "error", f"the writer process ended (exit code {self._process.exitcode})"
-        finally:
-            self._process.join(timeout=60)
-            self._pipe.close()
-        if outcome == "error":
-            raise DossierError(f"dossiers database {self._path}: {value}; nothing from this file was stored")
-        return value  # type: ignore[no-any-return]
-
-
-def _serve(pipe: Connection, path: str) -> None:
-    """The writer process: stage every batch, then commit or roll back as the importer says. An error stops the
-    staging but not the reading, so the importer is never blocked on a full pipe; it hears of it at the end."""
-    failure: str | None = None
-    store: _SqliteImport | None = None
-    try:
-        store = _SqliteImport(path)
-    except sqlite3.Error as exc:
-        failure = str(exc)
-    while True:
-        try:
-            message = pipe.recv()
-        except EOFError:  # the importer is gone: nothing is stored
-            if store is not None:
-                store.rollback()
-            return
-        try:
-            if message[0] == "rows":
-                if failure is None and store is not None:
-                    store.stage(message[1])
-                continue
-            if failure is None and store is not None and message[0] == "commit":
-                pipe.send(("ok", store.commit(*message[1:])))
-            else:
-                if store is not None:
-                    store.rollback()
-                pipe.send(("error", failure) if failure else ("ok", None))
-            return
-        except sqlite3.Error as exc:
-            failure = str(exc)
-            if store is not None:
-                store.rollback()
-                store = None
-
-
-class _SqliteImport:
-    """One import's transaction on SQLite: rows staged in a temporary table, then stored in the table's order.
-
-    The table is kept in (service_id, agency_id, code) order (migration 0002), so the rows go in sorted that way:
-    one pass, each page written once, instead of a million random B-tree inserts. A dossier already stored under
-    another service or agency (a corrected export) is taken out first, so a code is never stored twice."""
-
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: Path) -> None:
         self._db = sqlite3.connect(path, isolation_level=None)
-        for pragma in SQLITE_PRAGMAS:
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-65536"):
             self._db.execute(f"PRAGMA {pragma}")
-        self._db.execute("BEGIN IMMEDIATE")  # the write lock now: an import never fails half-way on it
-        self._db.execute("DROP TABLE IF EXISTS temp.dossier_staging")
-        self._db.execute(f"CREATE TEMP TABLE dossier_staging ({', '.join(COLUMNS)})")
+        self._db.execute("BEGIN")
+        self._db.execute(f"CREATE TABLE staging ({', '.join(COLUMNS)})")
         self._full = self._sql(SQLITE_ROWS)
         self._rest: list[Any] = []
 
     @staticmethod
     def _sql(n: int) -> str:
         group = "(" + ", ".join(["?"] * ROW) + ")"
-        return f"INSERT INTO temp.dossier_staging VALUES {', '.join([group] * n)}"
+        return f"INSERT INTO staging VALUES {', '.join([group] * n)}"
 
-    def stage(self, values: list[Any], last: bool = False) -> None:
+    def add(self, values: list[Any], last: bool = False) -> None:
         """Full statements of SQLITE_ROWS rows (prepared once); what is left waits for the next batch."""
         rest = self._rest + values if self._rest else values
         step = SQLITE_ROWS * ROW
@@ -176,30 +89,52 @@ class _SqliteImport:
             self._db.execute(self._full if len(part) == step else self._sql(len(part) // ROW), part)
         self._rest = rest[end:]
 
-    def commit(self, name: str, rows: int, current: int, legacy: int, version: str) -> tuple[int, int]:
-        self.stage([], last=True)
-        cur = self._db.cursor()
-        before = _count(cur)
-        if before:  # a dossier now filed under another service or agency: its old row goes (an update in all)
-            cur.execute("DELETE FROM dossiers WHERE (service_id, agency_id, code) IN (SELECT d.service_id, "
-                        "d.agency_id, d.code FROM temp.dossier_staging s JOIN dossiers d ON d.code = s.code "
-                        "WHERE d.service_id <> s.service_id OR d.agency_id <> s.agency_id)")
-        import_id = _log_import(cur, "?", name, rows, current, legacy, version)
+    def finish(self) -> None:
+        self.add([], last=True)
         values = ", ".join(f"unixepoch({c})" if c in TIMES else c for c in COLUMNS)
-        cur.execute(f"INSERT INTO dossiers ({', '.join(COLUMNS)}, import_id) SELECT {values}, {import_id} "
-                    f"FROM temp.dossier_staging WHERE true ORDER BY service_id, agency_id, code "
-                    f"ON CONFLICT (service_id, agency_id, code) DO UPDATE SET {_UPDATE}")
-        inserted = _count(cur) - before
-        _record_counts(cur, "?", import_id, rows, inserted)
-        cur.execute("DROP TABLE temp.dossier_staging")
-        cur.execute("COMMIT")
+        self._db.execute(f"CREATE TABLE part ({PART_COLUMNS}, PRIMARY KEY ({KEY})) WITHOUT ROWID")
+        self._db.execute(f"INSERT INTO part SELECT {values} FROM staging ORDER BY {KEY}")
+        self._db.execute("COMMIT")
         self._db.close()
-        return import_id, inserted
 
-    def rollback(self) -> None:
-        if self._db.in_transaction:
-            self._db.execute("ROLLBACK")
+    def close(self) -> None:
         self._db.close()
+
+
+def store_parts(path: str, parts: list[Path], name: str, rows: int, current: int, legacy: int,
+                version: str) -> tuple[int, int]:
+    """Merge the parts' sorted runs into `dossiers` in one transaction and log the import; (import id, dossiers
+    inserted). A dossier already stored under another service or agency (a corrected export) is taken out first,
+    so a code is never stored twice."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        for pragma in SQLITE_PRAGMAS:
+            db.execute(f"PRAGMA {pragma}")
+        for k, part in enumerate(parts):
+            db.execute(f"ATTACH DATABASE ? AS p{k}", (str(part),))
+        source = " UNION ALL ".join(f"SELECT * FROM p{k}.part" for k in range(len(parts)))
+        cur = db.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            before = _count(cur)
+            if before:
+                cur.execute("DELETE FROM dossiers WHERE (service_id, agency_id, code) IN (SELECT d.service_id, "
+                            f"d.agency_id, d.code FROM ({source}) s JOIN dossiers d ON d.code = s.code "
+                            "WHERE d.service_id <> s.service_id OR d.agency_id <> s.agency_id)")
+            import_id = _log_import(cur, "?", name, rows, current, legacy, version)
+            cur.execute(f"INSERT INTO dossiers ({', '.join(COLUMNS)}, import_id) SELECT *, {import_id} "
+                        f"FROM ({source}) WHERE true ORDER BY {KEY} "
+                        f"ON CONFLICT ({KEY}) DO UPDATE SET {_UPDATE}")
+            inserted = _count(cur) - before
+            _record_counts(cur, "?", import_id, rows, inserted)
+            cur.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return import_id, inserted
+    finally:
+        db.close()
 
 
 class PostgresWriter:

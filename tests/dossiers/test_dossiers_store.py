@@ -102,30 +102,3 @@ def test_head_names_the_newest_migration() -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(ALEMBIC_DIR))
     assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD
-
-
-def test_a_writer_process_that_dies_stores_nothing_and_says_so(tmp_path: Path) -> None:
-    """The import's SQLite writer is a process of its own: if it is killed, the import fails with one line and
-    the database is as it was (its transaction never committed)."""
-    import os
-    import signal
-
-    import pytest
-
-    from dossiers.errors import DossierError
-    from dossiers.writers import ROW, SqliteWriter
-
-    url = f"sqlite:///{tmp_path / 'w.sqlite3'}"
-    db = open_database(url=url)
-    writer = SqliteWriter(db.engine)
-    row = ["K-1", "legacy", "dkkd", "so-khdt", "2025-06-03T08:00:00+07:00", "2025-06-04T08:00:00+07:00", None,
-           "online", "toan-trinh", "processing", None, None]
-    assert len(row) == ROW
-    writer.add(row)
-    os.kill(writer._process.pid, signal.SIGKILL)  # noqa: SLF001 - the process this test is about
-    writer._process.join(10)  # noqa: SLF001
-    with pytest.raises(DossierError, match=r"w\.sqlite3: the writer process ended .*nothing from this file was stored"):
-        writer.commit("e.csv", 1, 0, 1, "2026-01")
-    db.close()
-    assert _rows(url, "SELECT count(*) FROM dossiers") == [(0,)]
-    assert _rows(url, "SELECT count(*) FROM dossier_imports") == [(0,)]

@@ -1,0 +1,129 @@
+"""An export checked in parts, in parallel: every part ends at the end of a row, the parts store exactly what one
+part stores, a code in two parts is a duplicate, problems come in line order, and a part process that dies
+stores nothing. Parts are normally 4 MiB at least; these tests lower that so a small file has several."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import dossiers.importer
+import dossiers.parts
+from dossiers.db import open_database
+from dossiers.errors import DossierError
+from dossiers.importer import import_file
+from dossiers.reader import Export
+from dvcops.catalog import load_catalog
+from tests.dossiers.conftest import HEADERS_EN, generate, write_catalog, write_csv, write_ndjson
+
+
+@pytest.fixture
+def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dossiers.parts, "MIN_PART_BYTES", 1)
+
+
+def _table(db_path: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db_path) as db:
+        return db.execute("SELECT code, code_format, service_id, agency_id, received_at, due_at, returned_at, "
+                          "channel, online_level, status, rating, complaints FROM dossiers ORDER BY code").fetchall()
+
+
+def _rows(export: Export) -> list[tuple[int, list[str | None]]]:
+    return [(line, list(values)) for batch in export.batches([]) for line, values in batch]
+
+
+def test_parts_end_at_row_ends_even_inside_quoted_fields(small_parts: None, tmp_path: Path) -> None:
+    """Notes in quotes run over several lines (and hold escaped quotes): read part by part, the rows and their line
+    numbers are those of the whole file read at once."""
+    f = tmp_path / "notes.csv"
+    records = generate(60)
+    with f.open("w", encoding="utf-8-sig", newline="") as out:
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow([*HEADERS_EN, "note"])
+        for i, r in enumerate(records):
+            w.writerow([*r.cells(), f'dòng 1\n"trích"\ndòng {i}' if i % 3 else ""])
+    whole = Export(f)
+    want = _rows(whole)
+    whole.close()
+    assert want[-1][0] == 2 + 59 + 2 * 39  # the last row starts on the line an editor shows: 39 notes before it
+    for count in (2, 3, 7, 50):
+        export = Export(f)
+        parts = export.parts(count)
+        export.close()
+        assert len(parts) == count
+        got = []
+        for part in parts:
+            export = Export(f)
+            export.restrict(part)
+            got += _rows(export)
+            export.close()
+        assert got == want, count
+
+
+def test_parts_store_exactly_what_one_part_stores(small_parts: None, tmp_path: Path) -> None:
+    catalog = load_catalog(write_catalog(tmp_path / "catalog.yml"))
+    records = generate(300)
+    stored = []
+    for name, export, parts in [("one", write_csv(tmp_path / "a.csv", records), 1),
+                                ("four", write_csv(tmp_path / "a.csv", records), 4),
+                                ("ndjson", write_ndjson(tmp_path / "a.ndjson", records), 3)]:
+        with open_database(url=f"sqlite:///{tmp_path / name}.sqlite3") as db:
+            result = import_file(db, catalog, export, parts=parts)
+        assert (result.rows, result.inserted) == (300, 300)
+        stored.append(_table(tmp_path / f"{name}.sqlite3"))
+        assert not list(tmp_path.glob(".dossiers-import-*"))  # the scratch files are gone
+    assert len(stored[0]) == 300 and stored[1] == stored[0] and stored[2] == stored[0]
+
+
+def test_a_code_in_two_parts_is_a_duplicate_and_problems_come_in_line_order(small_parts: None,
+                                                                           tmp_path: Path) -> None:
+    catalog = load_catalog(write_catalog(tmp_path / "catalog.yml"))
+    records = generate(40)
+    records[35].code = records[2].code  # line 37 repeats line 4's code, three parts later
+    records[20].channel = "fax"  # line 22, a middle part
+    records[38].code = records[36].code.lower()  # line 40 repeats line 38, in the same part
+    f = write_csv(tmp_path / "d.csv", records)
+    with open_database(url=f"sqlite:///{tmp_path / 'd.sqlite3'}") as db:
+        import_file(db, catalog, write_csv(tmp_path / "first.csv", generate(5, seed=3)))
+        before = _table(tmp_path / "d.sqlite3")
+        with pytest.raises(DossierError) as caught:
+            import_file(db, catalog, f, parts=4)
+    lines = caught.value.lines
+    assert lines[0] == f"{f}:22: channel: fax: expected online, counter or post"
+    assert lines[1] == (f"{f}:37: dossier_code: {records[2].code}: expected each dossier once per file "
+                        "(also on line 4)")
+    assert lines[2] == (f"{f}:40: dossier_code: {records[36].code.lower()}: expected each dossier once per file "
+                        "(also on line 38)")
+    assert lines[3] == f"{f}: 3 problem(s) in 40 row(s): nothing from this file was stored"
+    assert _table(tmp_path / "d.sqlite3") == before
+    assert not list(tmp_path.glob(".dossiers-import-*"))
+
+
+def test_a_part_process_that_dies_stores_nothing_and_says_so(small_parts: None, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The forked process checking the second part is killed: one line naming it, the store as it was."""
+    catalog = load_catalog(write_catalog(tmp_path / "catalog.yml"))
+    f = write_csv(tmp_path / "k.csv", generate(30), bom=False)
+    real = dossiers.importer._check_part
+
+    def dies_on_the_second_part(path: Path, part: dossiers.parts.Part, *args: object) -> object:
+        if part.first_line > 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(path, part, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dossiers.importer, "_check_part", dies_on_the_second_part)
+    with open_database(url=f"sqlite:///{tmp_path / 'k.sqlite3'}") as db:
+        import_file(db, catalog, write_csv(tmp_path / "first.csv", generate(5, seed=3)), parts=1)
+        before = _table(tmp_path / "k.sqlite3")
+        with pytest.raises(DossierError) as caught:
+            import_file(db, catalog, f, parts=2)
+    parts = Export(f).parts(2)
+    assert caught.value.lines == [f"{f}: the process checking rows from line {parts[1].first_line} ended (exit code "
+                                  "-9); nothing from this file was stored"]
+    assert _table(tmp_path / "k.sqlite3") == before and len(before) == 5
+    assert not list(tmp_path.glob(".dossiers-import-*"))
