@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 
 from dossiers.policy import PolicyVersion
@@ -42,15 +42,17 @@ def problem(code: str) -> str | None:
 
 
 class Classifier:
-    """Which of a policy version's code formats a code is in ('legacy' for none)."""
+    """Which of a policy version's code formats a code is in ('legacy' for none). A format's group, if it has one,
+    is the day received as YYMMDD and must be a real day."""
 
     def __init__(self, policy: PolicyVersion) -> None:
-        self.formats = [(f.id, re.compile(f.pattern)) for f in policy.code_formats]
+        self.formats = [(f.id, re.compile(f.pattern).match) for f in policy.code_formats]
+        self.days = _days()
 
     def __call__(self, code: str) -> str:
-        for i, (format_id, pattern) in enumerate(self.formats):
-            m = pattern.match(code)
-            if m is not None and (not m.groups() or _is_yymmdd(m.group(1))):
+        for i, (format_id, match) in enumerate(self.formats):
+            m = match(code)
+            if m is not None and (m.lastindex is None or m[1] in self.days):
                 if i:  # an export's codes are mostly in one format: try it first next time
                     self.formats.insert(0, self.formats.pop(i))
                 return format_id
@@ -58,9 +60,7 @@ class Classifier:
 
 
 @cache
-def _is_yymmdd(text: str) -> bool:
-    try:
-        date(2000 + int(text[0:2]), int(text[2:4]), int(text[4:6]))
-    except ValueError:
-        return False
-    return True
+def _days() -> frozenset[str]:
+    """Every day of 2000-2099 as YYMMDD: a set lookup per code instead of building a date."""
+    first = date(2000, 1, 1)
+    return frozenset(f"{first + timedelta(days=n):%y%m%d}" for n in range((date(2100, 1, 1) - first).days))
