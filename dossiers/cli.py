@@ -30,10 +30,10 @@ DbOpt = Annotated[str | None, typer.Option(
 PeriodOpt = Annotated[str, typer.Option("--period", "-p", help="2025, 2025-06, 2025-Q2 or 2025-H1")]
 
 
-def _open(db: str | None, state: Path | None) -> DossierDatabase:
+def _open(db: str | None, state: Path | None, migrated: bool = True) -> DossierDatabase:
     from dossiers.db import open_database
 
-    return open_database(url=db, state=state)
+    return open_database(url=db, state=state, migrated=migrated)
 
 
 @app.command("import")
@@ -45,7 +45,7 @@ def import_command(
     from dossiers.importer import import_file
 
     cat = load_catalog(catalog)
-    with _open(db, state) as database:
+    with _open(db, state, migrated=False) as database:
         result = import_file(database, cat, file)
     if as_json:
         print(json.dumps({**vars(result), "legacy": result.legacy}, ensure_ascii=False, indent=2))

@@ -143,13 +143,16 @@ class DossierDatabase:
         self.close()
 
 
-def open_database(url: str | None = None, state: StateDir | Path | None = None) -> DossierDatabase:
-    """The dossiers' database, migrated: `url`, else DVCOPS_DOSSIERS_DATABASE_URL, else SQLite in the state dir."""
+def open_database(url: str | None = None, state: StateDir | Path | None = None, *,
+                  migrated: bool = True) -> DossierDatabase:
+    """The dossiers' database, migrated (unless not `migrated`: import_file migrates it while it checks the
+    file): `url`, else DVCOPS_DOSSIERS_DATABASE_URL, else SQLite in the state dir."""
     overrides: dict[str, Any] = {}
     if url is not None:
         overrides["database_url"] = url
     if state is not None:
         overrides["state"] = state.root if isinstance(state, StateDir) else Path(state)
     engine = make_engine(load_settings(**overrides).database())
-    migrate(engine)
+    if migrated:
+        migrate(engine)
     return DossierDatabase(engine)

@@ -27,7 +27,7 @@ import tempfile
 import time
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from multiprocessing.connection import Connection
@@ -39,7 +39,7 @@ from sqlalchemy import Engine
 
 from dossiers.codes import LEGACY, MAX_LENGTH, Classifier, normalise, problem
 from dossiers.columns import EXPECTED_VALUES, VALUES, value_of
-from dossiers.db import DossierDatabase
+from dossiers.db import DossierDatabase, migrate
 from dossiers.errors import DossierError
 from dossiers.parts import Part
 from dossiers.policy import PolicyVersion, policy_for
@@ -264,9 +264,10 @@ def _check_part(path: Path, part: Part, several: bool, catalog: Catalog, policy:
     return result
 
 
-def _run_parts(path: Path, parts: list[Part], catalog: Catalog, policy: PolicyVersion,
-               scratch: Path) -> list[_PartResult]:
-    """Each part checked in a forked process (checks are Python, so threads would take turns on the GIL)."""
+def _run_parts(path: Path, parts: list[Part], catalog: Catalog, policy: PolicyVersion, scratch: Path,
+               meanwhile: Callable[[], None]) -> list[_PartResult]:
+    """Each part checked in a forked process (checks are Python, so threads would take turns on the GIL);
+    `meanwhile` runs here while they do."""
     context = multiprocessing.get_context("fork")
     running = []
     for k, part in enumerate(parts):
@@ -276,6 +277,14 @@ def _run_parts(path: Path, parts: list[Part], catalog: Catalog, policy: PolicyVe
         process.start()
         theirs.close()
         running.append((ours, process))
+    try:
+        meanwhile()
+    except BaseException:
+        for ours, process in running:
+            process.kill()
+            process.join(timeout=10)
+            ours.close()
+        raise
     results = []
     for ours, process in running:
         try:
@@ -328,7 +337,8 @@ def import_file(db: DossierDatabase | Engine, catalog: Catalog, path: Path, *, o
     """Check and store one export; DossierError with every problem (and nothing stored) if any row is bad.
 
     Codes are classified with the policy version in force `on` (default: today). On SQLite the file is cut
-    into `parts` (default: one per CPU, at most MAX_PARTS) checked in parallel."""
+    into `parts` (default: one per CPU, at most MAX_PARTS) checked in parallel. The database is migrated if it
+    is not yet (open_database(migrated=False)): on SQLite while the parts are checked."""
     start = time.perf_counter()
     engine = db.engine if isinstance(db, DossierDatabase) else db
     policy = policy or policy_for(on or datetime.now(ZoneInfo(catalog.province.timezone)).date())
@@ -340,7 +350,7 @@ def import_file(db: DossierDatabase | Engine, catalog: Catalog, path: Path, *, o
             export.close()
         engine.dispose()  # no open connection may cross the fork
         with tempfile.TemporaryDirectory(prefix=".dossiers-import-", dir=Path(str(engine.url.database)).parent) as tmp:
-            results = _run_parts(Path(path), cuts, catalog, policy, Path(tmp))
+            results = _run_parts(Path(path), cuts, catalog, policy, Path(tmp), meanwhile=lambda: migrate(engine))
             for result in results:
                 if result.failure:
                     raise DossierError(*result.failure)
@@ -353,6 +363,7 @@ def import_file(db: DossierDatabase | Engine, catalog: Catalog, path: Path, *, o
                                               export.name, rows, rows - formats[LEGACY], formats[LEGACY],
                                               policy.version)
     else:
+        migrate(engine)
         problems: list[str] = []  # type: ignore[no-redef]
         check = _Checker(export.name, catalog, Classifier(policy), problems)
         writer = PostgresWriter(engine)
