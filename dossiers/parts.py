@@ -13,6 +13,7 @@ from pathlib import Path
 
 MIN_PART_BYTES = 4 << 20
 """Smaller exports are one part: a second process would cost more than it saves."""
+CHUNK = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,13 @@ def cut(path: Path, start: int, first_line: int, count: int, *, quoted: bool) ->
         f.seek(start)
         pos, line, quotes = start, first_line, 0
         for k in range(1, count):
-            chunk = f.read(max(0, start + (size - start) * k // count - pos))
-            pos, line = pos + len(chunk), line + chunk.count(b"\n")
-            quotes += chunk.count(b'"') if quoted else 0
+            target = start + (size - start) * k // count
+            while pos < target:  # a chunk at a time: a 1 GB file is never in memory at once
+                chunk = f.read(min(CHUNK, target - pos))
+                if not chunk:  # shorter than it was a moment ago
+                    return _parts(starts)
+                pos, line = pos + len(chunk), line + chunk.count(b"\n")
+                quotes += chunk.count(b'"') if quoted else 0
             while True:  # to the end of this line, and on to the end of the row
                 rest = f.readline()
                 if not rest.endswith(b"\n"):
