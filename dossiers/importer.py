@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import operator
 import os
 import re
 import sqlite3
@@ -30,7 +31,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import chain
 from multiprocessing.connection import Connection
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -53,6 +56,10 @@ CHANNELS, LEVELS, STATUSES = VALUES["channel"], VALUES["online_level"], VALUES["
 MAX_PARTS = 4
 CANONICAL = frozenset({"--T::+:", "--T::-:", "-- ::+:", "-- ::-:"})
 """text[4::3] of a 25-character time YYYY-MM-DDTHH:MM:SS+HH:MM: the separators at 4, 7, 10, 13, 16, 19 and 22."""
+_SHAPE, _OFFSET = itemgetter(slice(4, None, 3)), itemgetter(slice(19, None))
+_LATEST = {"": "~"}
+"""An empty returned_at as a text after every time, so that `received > returned` holds for no open dossier."""
+_NONE_IF_EMPTY: dict[str | None, None] = {"": None, None: None}
 
 
 def canonical_time(text: str, t: datetime) -> str:
@@ -105,8 +112,54 @@ class _Checker:
         """Rows per code format id, LEGACY for codes in no format of the policy."""
 
     def batch(self, rows: list[Row]) -> list[Any]:
-        """The rows of a batch that are fine, flat (writers.ROW values a row), ready to store. The hot loop of an
-        import: it only recognises a row that is entirely fine, with its times already in canonical form;
+        """The rows of a batch that are fine, flat (writers.ROW values a row), ready to store: the whole batch at
+        once when it is plainly fine (`_plain`), else row by row (`_rows`)."""
+        out = self._plain(rows) if rows else []
+        if out is None:
+            out = self._rows(rows)
+        self.formats.update(out[1::ROW])
+        return out
+
+    def _plain(self, rows: list[Row]) -> list[Any] | None:
+        """The batch column by column, each rule one map or set operation over a column (they run in C, several
+        times faster than a Python loop over rows); None, and nothing recorded, unless every row is plainly fine:
+        known values, every time of the batch in one canonical shape and offset (so they compare as text), no
+        code seen before. Most batches of a one-stop export are."""
+        lines, values = zip(*rows, strict=True)
+        raw_codes, services, received, due, returned, channels, levels, statuses, ratings, complaints = zip(
+            *values, strict=True)
+        fromiso = datetime.fromisoformat
+        try:
+            codes = list(map(str.upper, map(str.strip, raw_codes)))  # type: ignore[arg-type]
+            agencies = list(map(self.services.__getitem__, services))  # type: ignore[arg-type]
+            ch, lv = list(map(CHANNELS.__getitem__, channels)), list(map(LEVELS.__getitem__, levels))  # type: ignore
+            st = list(map(STATUSES.__getitem__, statuses))  # type: ignore[arg-type]
+            all(map(fromiso, received)), all(map(fromiso, due)), all(map(fromiso, filter(None, returned)))  # type: ignore
+        except (KeyError, ValueError, TypeError, AttributeError):
+            return None
+        times = received + due + tuple(filter(None, returned))
+        if (len(set(map(_OFFSET, times))) != 1  # type: ignore[arg-type]
+                or len(shapes := set(map(_SHAPE, times))) != 1 or not shapes <= CANONICAL  # type: ignore[arg-type]
+                or any(map(operator.lt, due, received))  # type: ignore[arg-type]
+                or any(map(operator.gt, received, map(_LATEST.get, returned, returned)))  # type: ignore[arg-type]
+                or any(map(operator.eq, map(bool, returned), map("processing".__eq__, st)))
+                or min(map(len, codes)) == 0 or max(map(len, codes)) > MAX_LENGTH
+                or not all(map(str.isascii, codes)) or not all(map(str.isprintable, codes))
+                or not all(map(RATING.match, filter(None, ratings)))  # type: ignore[arg-type]
+                or not all(map(str.isdigit, counts := list(filter(None, complaints))))  # type: ignore[arg-type]
+                or not all(map(str.isascii, counts)) or max(map(len, counts), default=0) > 8
+                or len(set(codes)) != len(codes) or not self.seen.keys().isdisjoint(codes)):
+            return None
+        self.seen.update(zip(codes, lines, strict=True))
+        feedback = [int(c) if c else None if r is None and c is None else 0
+                    for r, c in zip(ratings, complaints, strict=True)]
+        return list(chain.from_iterable(zip(
+            codes, self.classify.many(codes), services, agencies, received, due, map(_NONE_IF_EMPTY.get, returned,
+                                                                                     returned),
+            ch, lv, st, map(_NONE_IF_EMPTY.get, ratings, ratings), feedback, strict=True)))
+
+    def _rows(self, rows: list[Row]) -> list[Any]:
+        """Row by row: a row that is entirely fine, with its times already in canonical form, is taken as it is;
         anything else goes to `explain`, which applies every rule and says what is wrong (or, if nothing is,
         returns the row: this loop may pass a good row on, it never accepts a bad one)."""
         out: list[Any] = []
@@ -138,7 +191,6 @@ class _Checker:
                 continue
             add((code, classify(code), service, agency, received, due, returned or None, ch, lv, st,
                  rating or None, None if rating is None and complaints is None else 0))
-        self.formats.update(out[1::ROW])
         return out
 
     def bad(self, line: int, column: str, value: str, expected: str) -> None:

@@ -125,7 +125,7 @@ def store_parts(path: str, parts: list[Path], name: str, rows: int, current: int
             cur.execute(f"INSERT INTO dossiers ({', '.join(COLUMNS)}, import_id) SELECT *, {import_id} "
                         f"FROM ({source}) WHERE true ORDER BY {KEY} "
                         f"ON CONFLICT ({KEY}) DO UPDATE SET {_UPDATE}")
-            inserted = _count(cur) - before
+            inserted = _count(cur) - before if before else rows  # an empty table gains every row (no count scan)
             _record_counts(cur, "?", import_id, rows, inserted)
             cur.execute("COMMIT")
         except BaseException:
