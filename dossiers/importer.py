@@ -46,7 +46,7 @@ from dossiers.db import DossierDatabase, migrate
 from dossiers.errors import DossierError
 from dossiers.parts import Part
 from dossiers.policy import PolicyVersion, policy_for
-from dossiers.reader import Export, Row
+from dossiers.reader import Batch, Export, Row
 from dossiers.writers import ROW, PartStore, PostgresWriter, Writer, store_parts
 from dvcops.catalog import Catalog
 
@@ -111,23 +111,22 @@ class _Checker:
         self.formats: Counter[str] = Counter()
         """Rows per code format id, LEGACY for codes in no format of the policy."""
 
-    def batch(self, rows: list[Row]) -> list[Any]:
+    def batch(self, batch: Batch) -> list[Any]:
         """The rows of a batch that are fine, flat (writers.ROW values a row), ready to store: the whole batch at
         once when it is plainly fine (`_plain`), else row by row (`_rows`)."""
-        out = self._plain(rows) if rows else []
+        out = self._plain(batch) if len(batch) else []
         if out is None:
-            out = self._rows(rows)
+            out = self._rows(batch.rows())
         self.formats.update(out[1::ROW])
         return out
 
-    def _plain(self, rows: list[Row]) -> list[Any] | None:
+    def _plain(self, batch: Batch) -> list[Any] | None:
         """The batch column by column, each rule one map or set operation over a column (they run in C, several
         times faster than a Python loop over rows); None, and nothing recorded, unless every row is plainly fine:
         known values, every time of the batch in one canonical shape and offset (so they compare as text), no
         code seen before. Most batches of a one-stop export are."""
-        lines, values = zip(*rows, strict=True)
-        raw_codes, services, received, due, returned, channels, levels, statuses, ratings, complaints = zip(
-            *values, strict=True)
+        lines = batch.lines
+        raw_codes, services, received, due, returned, channels, levels, statuses, ratings, complaints = batch.columns
         fromiso = datetime.fromisoformat
         try:
             codes = list(map(str.upper, map(str.strip, raw_codes)))  # type: ignore[arg-type]
@@ -137,7 +136,7 @@ class _Checker:
             all(map(fromiso, received)), all(map(fromiso, due)), all(map(fromiso, filter(None, returned)))  # type: ignore
         except (KeyError, ValueError, TypeError, AttributeError):
             return None
-        times = received + due + tuple(filter(None, returned))
+        times = [*received, *due, *filter(None, returned)]
         if (len(set(map(_OFFSET, times))) != 1  # type: ignore[arg-type]
                 or len(shapes := set(map(_SHAPE, times))) != 1 or not shapes <= CANONICAL  # type: ignore[arg-type]
                 or any(map(operator.lt, due, received))  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ import pytest
 from dossiers.codes import Classifier
 from dossiers.importer import _Checker
 from dossiers.policy import policy_for
+from dossiers.reader import Batch
 from dvcops.catalog import load_catalog
 from tests.dossiers.conftest import write_catalog
 from tests.dossiers.test_dossiers_import import BAD
@@ -51,7 +52,7 @@ def test_one_bad_row_in_a_plain_batch_is_found(checker: _Checker, change: dict[s
     rows = plain_rows(20)
     bad = {**GOOD, "dossier_code": "H56.001.01-250603-DV0999", **change}
     rows.insert(10, (99, list(bad.values())))
-    good = checker.batch(rows)
+    good = checker.batch(Batch.of_rows(rows))
     assert len(checker.problems) == 1 and checker.problems[0].startswith("f.csv:99: "), checker.problems
     assert tail in checker.problems[0]
     assert len(good) == 12 * 20  # the plain rows are kept
@@ -65,7 +66,7 @@ def test_a_plain_batch_is_taken_whole_with_the_values_a_row_by_row_check_gives(c
     by_rows = checker._rows(rows)  # noqa: SLF001
     checker.seen.clear()
     monkeypatch.setattr(_Checker, "_rows", lambda *_: pytest.fail("a plain batch went row by row"))
-    whole = checker.batch(rows)
+    whole = checker.batch(Batch.of_rows(rows))
     assert whole == by_rows and not checker.problems
     assert whole[12 * 6:12 * 7] == ["H56.001.01-250603-DV0007", "tt04-2025", "dkkd", "so-khdt",
                                     "2025-06-03T08:00:00+07:00", "2025-06-10T08:00:00+07:00", None, "counter", "none",
@@ -80,18 +81,18 @@ def test_times_in_another_shape_and_codes_in_another_normal_form_are_stored_as_a
     rows = plain_rows(10)
     for _, values in rows:
         values[2:5] = ["20250603T080000.000+07:00", "20250603T080000.050+07:00", "20250603T080000.090+07:00"]
-    out = checker.batch(rows)
+    out = checker.batch(Batch.of_rows(rows))
     assert out[4:7] == ["2025-06-03T01:00:00+00:00"] * 3 and not checker.problems
     rows = plain_rows(10, first_line=20, start=20)
     rows[3][1][0] = unicodedata.normalize("NFD", "hồ-sơ-đất-1")
-    out = checker.batch(rows)
+    out = checker.batch(Batch.of_rows(rows))
     assert out[12 * 3] == unicodedata.normalize("NFC", "HỒ-SƠ-ĐẤT-1") and not checker.problems
 
 
 def test_a_code_of_an_earlier_batch_is_a_duplicate(checker: _Checker) -> None:
-    checker.batch(plain_rows(10))
+    checker.batch(Batch.of_rows(plain_rows(10)))
     later = plain_rows(5, first_line=12, start=8)  # DV0008 to DV0012: three already seen
-    good = checker.batch(later)
+    good = checker.batch(Batch.of_rows(later))
     assert [p.split(": ")[0] for p in checker.problems] == ["f.csv:12", "f.csv:13", "f.csv:14"]
     assert "expected each dossier once per file (also on line 9)" in checker.problems[0]
     assert len(good) == 12 * 2

@@ -9,11 +9,13 @@ import os
 import signal
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import dossiers.importer
 import dossiers.parts
+import dossiers.reader
 from dossiers.db import open_database
 from dossiers.errors import DossierError
 from dossiers.importer import import_file
@@ -34,7 +36,7 @@ def _table(db_path: Path) -> list[tuple[object, ...]]:
 
 
 def _rows(export: Export) -> list[tuple[int, list[str | None]]]:
-    return [(line, list(values)) for batch in export.batches([]) for line, values in batch]
+    return [(line, list(values)) for batch in export.batches([]) for line, values in batch.rows()]
 
 
 def test_parts_end_at_row_ends_even_inside_quoted_fields(small_parts: None, tmp_path: Path) -> None:
@@ -127,3 +129,44 @@ def test_a_part_process_that_dies_stores_nothing_and_says_so(small_parts: None, 
                                   "-9); nothing from this file was stored"]
     assert _table(tmp_path / "k.sqlite3") == before and len(before) == 5
     assert not list(tmp_path.glob(".dossiers-import-*"))
+
+
+@pytest.mark.parametrize("shape", ["reordered", "crlf", "blank-line", "lone-cr", "short-row", "semicolon",
+                                   "no-newline"])
+def test_chunks_split_whole_read_as_line_by_line(shape: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole-chunk split (reader._plain_columns) gives exactly the rows and problems of the line-by-line
+    reading, whatever the file looks like: columns in another order with one more, CRLF or lone CR line ends, a
+    blank line, a short row, semicolons, no final line break."""
+    records = generate(50)
+    header = ["note", *reversed(HEADERS_EN)] if shape == "reordered" else HEADERS_EN
+    rows = [[f"n{i}", *reversed(r.cells())] if shape == "reordered" else r.cells() for i, r in enumerate(records)]
+    sep = ";" if shape == "semicolon" else ","
+    end = {"crlf": "\r\n", "lone-cr": "\r"}.get(shape, "\n")
+    lines = [sep.join(header), *(sep.join(r) for r in rows)]
+    if shape == "blank-line":
+        lines.insert(20, "")
+    if shape == "short-row":
+        lines.insert(30, "a,b,c")
+    f = tmp_path / "e.csv"
+    f.write_text(end.join(lines) + ("" if shape == "no-newline" else end), encoding="utf-8")
+
+    def read() -> tuple[list[tuple[int, list[str | None]]], list[str]]:
+        problems: list[str] = []
+        export = Export(f)
+        got = [(line, list(values)) for batch in export.batches(problems) for line, values in batch.rows()]
+        export.close()
+        return got, problems
+
+    split = dossiers.reader._plain_columns
+    taken: list[bool] = []
+
+    def spy(*args: Any) -> Any:
+        taken.append(split(*args) is not None)
+        return split(*args)
+
+    monkeypatch.setattr(dossiers.reader, "_plain_columns", spy)
+    whole = read()
+    assert taken == [shape in ("reordered", "crlf", "semicolon", "no-newline")]  # one chunk: whole, or line by line
+    monkeypatch.setattr(dossiers.reader, "_plain_columns", lambda *_: None)
+    assert whole == read()
+    assert len(whole[0]) == 50 and whole[0][-1][0] == 51 + (shape in ("blank-line", "short-row"))
