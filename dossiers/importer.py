@@ -23,12 +23,16 @@ import multiprocessing
 import operator
 import os
 import re
+import shutil
+import signal
 import sqlite3
 import tempfile
+import threading
 import time
 from array import array
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from itertools import chain
@@ -318,37 +322,37 @@ def _check_part(path: Path, part: Part, several: bool, catalog: Catalog, policy:
 def _run_parts(path: Path, parts: list[Part], catalog: Catalog, policy: PolicyVersion, scratch: Path,
                meanwhile: Callable[[], None]) -> list[_PartResult]:
     """Each part checked in a forked process (checks are Python, so threads would take turns on the GIL);
-    `meanwhile` runs here while they do."""
+    `meanwhile` runs here while they do. If this process is interrupted, the part processes are killed."""
     context = multiprocessing.get_context("fork")
     running = []
-    for k, part in enumerate(parts):
-        ours, theirs = context.Pipe(duplex=False)
-        process = context.Process(target=_part_process, name=f"dossiers-part-{k}", daemon=True,
-                                  args=(theirs, path, part, len(parts) > 1, catalog, policy, scratch / f"{k}.sqlite3"))
-        process.start()
-        theirs.close()
-        running.append((ours, process))
+    done = False
     try:
+        for k, part in enumerate(parts):
+            ours, theirs = context.Pipe(duplex=False)
+            process = context.Process(target=_part_process, name=f"dossiers-part-{k}", daemon=True,
+                                      args=(theirs, path, part, len(parts) > 1, catalog, policy,
+                                            scratch / f"{k}.sqlite3"))
+            process.start()
+            theirs.close()
+            running.append((ours, process))
         meanwhile()
-    except BaseException:
+        results = []
         for ours, process in running:
-            process.kill()
-            process.join(timeout=10)
-            ours.close()
-        raise
-    results = []
-    for ours, process in running:
-        try:
-            results.append(ours.recv())
-        except EOFError:
-            process.join(timeout=10)
-            results.append(_PartResult(failure=[f"{path}: the process checking rows from line "
-                                                f"{parts[len(results)].first_line} ended (exit code "
-                                                f"{process.exitcode}); nothing from this file was stored"]))
-        finally:
-            ours.close()
+            try:
+                results.append(ours.recv())
+            except EOFError:
+                process.join(timeout=10)
+                results.append(_PartResult(failure=[f"{path}: the process checking rows from line "
+                                                    f"{parts[len(results)].first_line} ended (exit code "
+                                                    f"{process.exitcode}); nothing from this file was stored"]))
+        done = True
+        return results
+    finally:
+        for ours, process in running:
+            if not done:
+                process.kill()
             process.join(timeout=60)
-    return results
+            ours.close()
 
 
 def _part_process(pipe: Connection, *args: Any) -> None:
@@ -395,47 +399,101 @@ def import_file(db: DossierDatabase | Engine, catalog: Catalog, path: Path, *, o
     policy = policy or policy_for(on or datetime.now(ZoneInfo(catalog.province.timezone)).date())
     export = Export(Path(path))
     if engine.dialect.name == "sqlite":
-        try:
-            cuts = export.parts(parts or min(MAX_PARTS, len(os.sched_getaffinity(0))))
-        finally:
-            export.close()
-        engine.dispose()  # no open connection may cross the fork
-        with tempfile.TemporaryDirectory(prefix=".dossiers-import-", dir=Path(str(engine.url.database)).parent) as tmp:
-            results = _run_parts(Path(path), cuts, catalog, policy, Path(tmp), meanwhile=lambda: migrate(engine))
-            for result in results:
-                if result.failure:
-                    raise DossierError(*result.failure)
-            problems = [p for r in results for p in r.problems] + _duplicates_across(export.name, results)
-            rows = sum(r.rows for r in results)
-            formats: Counter[str] = sum((r.formats for r in results), Counter())
-            _raise_problems(export.name, sorted(problems, key=lambda p: _line_of(export.name, p)), rows)
-            import_id, inserted = store_parts(str(engine.url.database), [Path(tmp) / f"{k}.sqlite3"
-                                                                         for k in range(len(cuts))],
-                                              export.name, rows, rows - formats[LEGACY], formats[LEGACY],
-                                              policy.version)
+        rows, formats, (import_id, inserted) = _import_sqlite(engine, catalog, export, policy, parts)
     else:
-        migrate(engine)
-        problems: list[str] = []  # type: ignore[no-redef]
-        check = _Checker(export.name, catalog, Classifier(policy), problems)
-        writer = PostgresWriter(engine)
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            rows = _check_rows(export, check, writer)
-            _raise_problems(export.name, problems, rows)
-            formats = check.formats
-            import_id, inserted = writer.commit(export.name, rows, rows - formats[LEGACY], formats[LEGACY],
-                                                policy.version)
-        except BaseException:
-            writer.rollback()
-            raise
-        finally:
-            export.close()
-            if collecting:
-                gc.enable()
+        rows, formats, (import_id, inserted) = _import_postgres(engine, catalog, export, policy)
     return ImportResult(file=export.name, rows=rows, inserted=inserted, updated=rows - inserted,
                         formats=dict(sorted(formats.items())), policy_version=policy.version,
                         seconds=time.perf_counter() - start, import_id=import_id)
+
+
+def _import_sqlite(engine: Engine, catalog: Catalog, export: Export, policy: PolicyVersion,
+                   parts: int | None) -> tuple[int, Counter[str], tuple[int, int]]:
+    """Rows, rows per code format, (import id, dossiers inserted)."""
+    try:
+        cuts = export.parts(parts or min(MAX_PARTS, len(os.sched_getaffinity(0))))
+    finally:
+        export.close()
+    database = Path(str(engine.url.database))
+    engine.dispose()  # no open connection may cross the fork
+    with _sigterm_as_exit(), _scratch(database.parent) as tmp:
+        results = _run_parts(export.path, cuts, catalog, policy, tmp, meanwhile=lambda: migrate(engine))
+        for result in results:
+            if result.failure:
+                raise DossierError(*result.failure)
+        problems = [p for r in results for p in r.problems] + _duplicates_across(export.name, results)
+        rows = sum(r.rows for r in results)
+        formats: Counter[str] = sum((r.formats for r in results), Counter())
+        _raise_problems(export.name, sorted(problems, key=lambda p: _line_of(export.name, p)), rows)
+        stored = store_parts(str(database), [tmp / f"{k}.sqlite3" for k in range(len(cuts))], export.name, rows,
+                             rows - formats[LEGACY], formats[LEGACY], policy.version)
+    return rows, formats, stored
+
+
+def _import_postgres(engine: Engine, catalog: Catalog, export: Export,
+                     policy: PolicyVersion) -> tuple[int, Counter[str], tuple[int, int]]:
+    migrate(engine)
+    problems: list[str] = []
+    check = _Checker(export.name, catalog, Classifier(policy), problems)
+    writer = PostgresWriter(engine)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        rows = _check_rows(export, check, writer)
+        _raise_problems(export.name, problems, rows)
+        formats = check.formats
+        return rows, formats, writer.commit(export.name, rows, rows - formats[LEGACY], formats[LEGACY],
+                                            policy.version)
+    except BaseException:
+        writer.rollback()
+        raise
+    finally:
+        export.close()
+        if collecting:
+            gc.enable()
+
+
+SCRATCH = ".dossiers-import-"
+"""The scratch folder of an import, next to the database: SCRATCH + the importing process id + a random tail."""
+
+
+@contextmanager
+def _scratch(folder: Path) -> Iterator[Path]:
+    """A scratch folder for this import, removed afterwards; those of imports whose process is gone (killed) too."""
+    for old in folder.glob(f"{SCRATCH}*-*"):
+        pid = old.name[len(SCRATCH):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix=f"{SCRATCH}{os.getpid()}-", dir=folder) as tmp:
+        yield Path(tmp)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+@contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """SIGTERM (a service stopped, a timeout) ends the import like Ctrl-C does: the part processes are killed and
+    the scratch folder removed on the way out. Only the main thread can take signals; elsewhere, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def leave(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, leave)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _raise_problems(name: str, problems: list[str], rows: int) -> None:

@@ -8,6 +8,9 @@ import csv
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +173,65 @@ def test_chunks_split_whole_read_as_line_by_line(shape: str, tmp_path: Path, mon
     monkeypatch.setattr(dossiers.reader, "_plain_columns", lambda *_: None)
     assert whole == read()
     assert len(whole[0]) == 50 and whole[0][-1][0] == 51 + (shape in ("blank-line", "short-row"))
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.slow
+def test_sigterm_mid_import_kills_the_parts_and_stores_nothing(tmp_path: Path) -> None:
+    """A service manager stopping `dossiers import` (SIGTERM) while the parts are checked: exit 143, the part
+    processes gone, no scratch folder, nothing stored."""
+    catalog = write_catalog(tmp_path / "catalog.yml")
+    f = tmp_path / "big.csv"
+    with f.open("w", encoding="utf-8") as out:
+        out.write(",".join(HEADERS_EN) + "\n")
+        for i in range(400_000):
+            out.write(f"H56.{i % 1000:03d}.{i % 97:02d}-250603-DV{i % 10000:04d}{i // 10000:02d},dkkd,"
+                      "2025-06-03T08:00:00+07:00,2025-06-10T08:00:00+07:00,2025-06-05T08:00:00+07:00,online,toan-trinh,"
+                      "returned,,0\n")
+    state = tmp_path / "state"
+    first = subprocess.run([sys.executable, "-m", "dvcops", "dossiers", "import", str(write_csv(tmp_path / "first.csv",
+                            generate(5))), "--catalog", str(catalog), "--state", str(state)], capture_output=True)
+    assert first.returncode == 0, first.stderr
+    proc = subprocess.Popen([sys.executable, "-m", "dvcops", "dossiers", "import", str(f), "--catalog", str(catalog),
+                             "--state", str(state)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    folder = state / "dossiers"
+    deadline = time.monotonic() + 30
+    while not list(folder.glob(".dossiers-import-*/1.sqlite3")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    parts = _children(proc.pid)
+    assert len(parts) == 2 and proc.poll() is None, "the import ended before it could be stopped"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143 and "Traceback" not in err, err
+    assert not list(folder.glob(".dossiers-import-*"))
+    for pid in parts:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    with sqlite3.connect(folder / "dossiers.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM dossiers").fetchone() == (5,)
+        assert db.execute("SELECT count(*) FROM dossier_imports").fetchone() == (1,)
+
+
+def test_a_scratch_folder_of_a_killed_import_is_removed_by_the_next(tmp_path: Path) -> None:
+    gone = subprocess.Popen(["true"])  # a process that has ended: its pid is free
+    gone.wait()
+    stale = tmp_path / f".dossiers-import-{gone.pid}-abc"
+    (stale / "0.sqlite3").parent.mkdir()
+    (stale / "0.sqlite3").write_bytes(b"x" * 1000)
+    live = tmp_path / f".dossiers-import-{os.getpid()}-def"  # an import running in this very process
+    live.mkdir()
+    catalog = load_catalog(write_catalog(tmp_path / "catalog.yml"))
+    with open_database(url=f"sqlite:///{tmp_path / 's.sqlite3'}") as db:
+        import_file(db, catalog, write_csv(tmp_path / "s.csv", generate(5)))
+    assert not stale.exists() and live.exists()
