@@ -39,13 +39,13 @@ from itertools import chain
 from multiprocessing.connection import Connection
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
 from dossiers.codes import LEGACY, MAX_LENGTH, Classifier, normalise, problem
-from dossiers.columns import EXPECTED_VALUES, VALUES, value_of
+from dossiers.columns import EXPECTED_VALUES, REQUIRED, VALUES, value_of
 from dossiers.db import DossierDatabase, migrate
 from dossiers.errors import DossierError
 from dossiers.parts import Part
@@ -130,21 +130,23 @@ class _Checker:
         known values, every time of the batch in one canonical shape and offset (so they compare as text), no
         code seen before. Most batches of a one-stop export are."""
         lines = batch.lines
-        raw_codes, services, received, due, returned, channels, levels, statuses, ratings, complaints = batch.columns
+        required = cast("list[Sequence[str]]", batch.columns[:len(REQUIRED)])  # the reader's "" for a missing value
+        raw_codes, services, received, due, returned, channels, levels, statuses = required
+        ratings, complaints = batch.columns[len(REQUIRED):]
         fromiso = datetime.fromisoformat
         try:
-            codes = list(map(str.upper, map(str.strip, raw_codes)))  # type: ignore[arg-type]
-            agencies = list(map(self.services.__getitem__, services))  # type: ignore[arg-type]
-            ch, lv = list(map(CHANNELS.__getitem__, channels)), list(map(LEVELS.__getitem__, levels))  # type: ignore
-            st = list(map(STATUSES.__getitem__, statuses))  # type: ignore[arg-type]
-            all(map(fromiso, received)), all(map(fromiso, due)), all(map(fromiso, filter(None, returned)))  # type: ignore
+            codes = list(map(str.upper, map(str.strip, raw_codes)))
+            agencies = list(map(self.services.__getitem__, services))
+            ch, lv = list(map(CHANNELS.__getitem__, channels)), list(map(LEVELS.__getitem__, levels))
+            st = list(map(STATUSES.__getitem__, statuses))
+            all(map(fromiso, received)), all(map(fromiso, due)), all(map(fromiso, filter(None, returned)))
         except (KeyError, ValueError, TypeError, AttributeError):
             return None
         times = [*received, *due, *filter(None, returned)]
-        if (len(set(map(_OFFSET, times))) != 1  # type: ignore[arg-type]
-                or len(shapes := set(map(_SHAPE, times))) != 1 or not shapes <= CANONICAL  # type: ignore[arg-type]
-                or any(map(operator.lt, due, received))  # type: ignore[arg-type]
-                or any(map(operator.gt, received, map(_LATEST.get, returned, returned)))  # type: ignore[arg-type]
+        if (len(set(map(_OFFSET, times))) != 1
+                or len(shapes := set(map(_SHAPE, times))) != 1 or not shapes <= CANONICAL
+                or any(map(operator.lt, due, received))
+                or any(map(operator.gt, received, map(_LATEST.get, returned, returned)))
                 or any(map(operator.eq, map(bool, returned), map("processing".__eq__, st)))
                 or min(map(len, codes)) == 0 or max(map(len, codes)) > MAX_LENGTH
                 or not all(map(str.isascii, codes)) or not all(map(str.isprintable, codes))
