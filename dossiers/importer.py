@@ -5,9 +5,10 @@ Every row is checked against the catalogue and the rules below, and every proble
 stored. Stored rows update the dossiers already there: importing the same export twice changes nothing but
 the import log.
 
-SQLite: the file is cut into parts (parts.py), one per CPU, each checked in a forked process that keeps its
-good rows sorted in a scratch file; the parts are then merged into the database in one transaction
-(writers.store_parts), after a last check for codes found in two parts. PostgreSQL: one pass, the good
+SQLite: the file is cut into parts (parts.py), one per CPU, each checked in a forked process that stages its
+good rows in a scratch file. Once every part is checked (and no code found in two parts), the services are
+cut into as many ranges of about as many rows, and the same processes sort them into the database in one
+transaction, range after range (writers.store_ranges, writers.sort_range). PostgreSQL: one pass, the good
 rows copied into the transaction while the next ones are checked.
 
 Rules: a code as in codes.py; a service of the catalogue; times ISO 8601 with an offset; due and returned
@@ -18,6 +19,7 @@ number >= 0.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import operator
@@ -51,7 +53,7 @@ from dossiers.errors import DossierError
 from dossiers.parts import Part
 from dossiers.policy import PolicyVersion, policy_for
 from dossiers.reader import Batch, Export, Row
-from dossiers.writers import ROW, PartStore, PostgresWriter, Writer, store_parts
+from dossiers.writers import ROW, PartStore, PostgresWriter, Range, Writer, sort_range, store_ranges
 from dvcops.catalog import Catalog
 
 TIME_EXPECTED = "expected an ISO 8601 time with an offset, e.g. 2025-06-01T08:30:00+07:00"
@@ -114,6 +116,7 @@ class _Checker:
         self.seen: dict[str, int] = {}
         self.formats: Counter[str] = Counter()
         """Rows per code format id, LEGACY for codes in no format of the policy."""
+        self.per_service: Counter[str] = Counter()
 
     def batch(self, batch: Batch) -> list[Any]:
         """The rows of a batch that are fine, flat (writers.ROW values a row), ready to store: the whole batch at
@@ -122,6 +125,7 @@ class _Checker:
         if out is None:
             out = self._rows(batch.rows())
         self.formats.update(out[1::ROW])
+        self.per_service.update(out[2::ROW])
         return out
 
     def _plain(self, batch: Batch) -> list[Any] | None:
@@ -273,6 +277,7 @@ class _PartResult:
     rows: int = 0
     problems: list[str] = field(default_factory=list)
     formats: Counter[str] = field(default_factory=Counter)
+    per_service: Counter[str] = field(default_factory=Counter)
     codes: list[str] = field(default_factory=list)
     lines: array[int] = field(default_factory=lambda: array("q"))
     """Each code and its line, for the duplicates across parts (only when there are several): a list and an
@@ -294,7 +299,7 @@ def _check_rows(export: Export, check: _Checker, sink: Writer) -> int:
 
 def _check_part(path: Path, part: Part, several: bool, catalog: Catalog, policy: PolicyVersion,
                 scratch: Path) -> _PartResult:
-    """One part, in a process of its own: check it and, while no row is bad, store it in `scratch`."""
+    """One part, in a process of its own: check it and, while no row is bad, stage it in `scratch`."""
     result = _PartResult()
     try:
         export = Export(path)
@@ -305,7 +310,7 @@ def _check_part(path: Path, part: Part, several: bool, catalog: Catalog, policy:
             try:
                 result.rows = _check_rows(export, check, store)
                 if not result.problems:
-                    store.finish()
+                    store.staged()
             finally:
                 store.close()
         finally:
@@ -315,52 +320,131 @@ def _check_part(path: Path, part: Part, several: bool, catalog: Catalog, policy:
     except sqlite3.Error as exc:
         result.failure = [f"{scratch}: {exc}"]
     else:
-        result.formats = check.formats
+        result.formats, result.per_service = check.formats, check.per_service
         if several:
             result.codes, result.lines = list(check.seen), array("q", check.seen.values())
     return result
 
 
-def _run_parts(path: Path, parts: list[Part], catalog: Catalog, policy: PolicyVersion, scratch: Path,
-               meanwhile: Callable[[], None]) -> list[_PartResult]:
-    """Each part checked in a forked process (checks are Python, so threads would take turns on the GIL);
-    `meanwhile` runs here while they do. If this process is interrupted, the part processes are killed."""
-    context = multiprocessing.get_context("fork")
-    running = []
-    done = False
+def _part_process(pipe: Connection, k: int, path: Path, parts: list[Part], catalog: Catalog,
+                  policy: PolicyVersion, folder: Path) -> None:
+    """A part's process: check the part (`_check_part`), send what it found, then do what the importer says:
+    sort a range of services from every part's staging into its own scratch file (`sort`), or, the first part's
+    process, store (`store`: the import's transaction, see writers.store_ranges), or nothing (`stop`)."""
+    gc.disable()  # a million rows make a million short-lived tuples, none in a cycle: the collector only costs time
+    stagings = [folder / f"{j}.sqlite3" for j in range(len(parts))]
+    result = _check_part(path, parts[k], len(parts) > 1, catalog, policy, stagings[k])
+    command: tuple[Any, ...] = ("stop",)
     try:
-        for k, part in enumerate(parts):
-            ours, theirs = context.Pipe(duplex=False)
+        pipe.send(result)
+        command = pipe.recv()
+        if command[0] == "sort":
+            sort_range(folder / f"{k}-part.sqlite3", stagings, command[1])
+            pipe.send(("sorted",))
+        elif command[0] == "store":
+            stored = store_ranges(command[1], stagings, command[2], [folder / f"{j}-part.sqlite3"
+                                                                     for j in range(1, len(parts))],
+                                  lambda: pipe.recv()[0] == "append", *command[3:])
+            pipe.send(("stored", stored))
+    except (EOFError, OSError):  # the importer is gone: nothing is stored
+        return
+    except sqlite3.Error as exc:
+        where = f"dossiers database {command[1]}" if command[0] == "store" else f"scratch folder {folder}"
+        with contextlib.suppress(OSError):
+            pipe.send(("error", f"{where}: {exc}"))
+
+
+class _PartProcesses:
+    """The part processes of one import (forked: checks are Python, so threads would take turns on the GIL), and
+    the conversation with them. On the way out they are waited for, or killed if the import did not finish."""
+
+    def __init__(self, path: Path, parts: list[Part], catalog: Catalog, policy: PolicyVersion,
+                 folder: Path) -> None:
+        self.path, self.parts = path, parts
+        context = multiprocessing.get_context("fork")
+        self.running: list[tuple[Connection, multiprocessing.process.BaseProcess]] = []
+        self.done = False
+        for k in range(len(parts)):
+            ours, theirs = context.Pipe()
             process = context.Process(target=_part_process, name=f"dossiers-part-{k}", daemon=True,
-                                      args=(theirs, path, part, len(parts) > 1, catalog, policy,
-                                            scratch / f"{k}.sqlite3"))
+                                      args=(theirs, k, path, parts, catalog, policy, folder))
+            self.running.append((ours, process))
             process.start()
             theirs.close()
-            running.append((ours, process))
-        meanwhile()
-        results = []
-        for ours, process in running:
-            try:
-                results.append(ours.recv())
-            except EOFError:
-                process.join(timeout=10)
-                results.append(_PartResult(failure=[f"{path}: the process checking rows from line "
-                                                    f"{parts[len(results)].first_line} ended (exit code "
-                                                    f"{process.exitcode}); nothing from this file was stored"]))
-        done = True
-        return results
-    finally:
-        for ours, process in running:
-            if not done:
+
+    def __enter__(self) -> _PartProcesses:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for ours, process in self.running:
+            if not self.done:
                 process.kill()
             process.join(timeout=60)
             ours.close()
 
+    def _receive(self, k: int) -> Any:
+        """Part k's next message; None if its process ended."""
+        ours, process = self.running[k]
+        try:
+            return ours.recv()
+        except (EOFError, OSError):  # OSError: a process killed with a message of ours unread resets the socket
+            process.join(timeout=10)
+            return None
 
-def _part_process(pipe: Connection, *args: Any) -> None:
-    gc.disable()  # a million rows make a million short-lived tuples, none in a cycle: the collector only costs time
-    pipe.send(_check_part(*args))
-    pipe.close()
+    def _ended(self, k: int) -> list[str]:
+        return [f"{self.path}: the process checking rows from line {self.parts[k].first_line} ended (exit code "
+                f"{self.running[k][1].exitcode}); nothing from this file was stored"]
+
+    def checked(self) -> list[_PartResult]:
+        return [self._receive(k) or _PartResult(failure=self._ended(k)) for k in range(len(self.running))]
+
+    def stop(self) -> None:
+        """Nothing to store: the processes end."""
+        for ours, _ in self.running:
+            with contextlib.suppress(OSError):
+                ours.send(("stop",))
+        self.done = True
+
+    def store(self, ranges: list[Range], database: Path, last_check: Callable[[], list[str]],
+              *log: Any) -> tuple[int, int]:
+        """Ranges of services sorted into the database (the first by the first process, inside the import's
+        transaction; each later one by its own process, then appended); (import id, dossiers inserted).
+        `last_check` runs here meanwhile: if it finds problems, the transaction is rolled back."""
+        for k, services in enumerate(ranges[1:], start=1):
+            self.running[k][0].send(("sort", services))
+        first = self.running[0][0]
+        first.send(("store", str(database), ranges[0], *log))
+        failure = last_check() or None
+        for k in range(1, len(ranges)):
+            answer = self._receive(k)
+            if answer is None or answer[0] != "sorted":
+                failure = failure or (self._ended(k) if answer is None else [answer[1]])
+        with contextlib.suppress(OSError):  # the first process may have ended already (an error it sends)
+            first.send(("stop",) if failure else ("append",))
+        answer = self._receive(0)
+        self.done = True
+        if failure:
+            raise DossierError(*failure)
+        if answer is None:
+            raise DossierError(*self._ended(0))
+        if answer[0] == "error":
+            raise DossierError(f"{answer[1]}; nothing from this file was stored")
+        return answer[1]  # type: ignore[no-any-return]
+
+
+def _ranges(per_service: Counter[str], count: int) -> list[Range]:
+    """`count` ranges of services, in the table's order (SQLite compares text as UTF-8 bytes), with about as many
+    rows each; the last ones empty if there are fewer services than ranges."""
+    total = sum(per_service.values())
+    bounds: list[str] = []
+    running = 0
+    for service in sorted(per_service, key=str.encode):
+        if len(bounds) < count - 1 and running >= total * (len(bounds) + 1) / count and running:
+            bounds.append(service)
+        running += per_service[service]
+    edges: list[str | None] = [None, *bounds, None]
+    ranges = [(edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
+    return ranges + [("", "")] * (count - len(ranges))  # nothing is at or after "" and before it
 
 
 def _duplicates_across(name: str, results: list[_PartResult]) -> list[str]:
@@ -382,6 +466,10 @@ def _duplicates_across(name: str, results: list[_PartResult]) -> list[str]:
         if k < len(results) - 1:
             seen.update(result.codes)
     return problems
+
+
+def _in_line_order(name: str, problems: list[str]) -> list[str]:
+    return sorted(problems, key=lambda p: _line_of(name, p))
 
 
 def _line_of(name: str, problem: str) -> int:
@@ -418,17 +506,29 @@ def _import_sqlite(engine: Engine, catalog: Catalog, export: Export, policy: Pol
         export.close()
     database = Path(str(engine.url.database))
     engine.dispose()  # no open connection may cross the fork
-    with _sigterm_as_exit(), _scratch(database.parent) as tmp:
-        results = _run_parts(export.path, cuts, catalog, policy, tmp, meanwhile=lambda: migrate(engine))
-        for result in results:
-            if result.failure:
-                raise DossierError(*result.failure)
-        problems = [p for r in results for p in r.problems] + _duplicates_across(export.name, results)
+    with _sigterm_as_exit(), _scratch(database.parent) as tmp, \
+            _PartProcesses(export.path, cuts, catalog, policy, tmp) as processes:
+        migrate(engine)  # while the parts are checked
+        results = processes.checked()
+        failures = [r.failure for r in results if r.failure]
+        problems = [p for r in results for p in r.problems]
         rows = sum(r.rows for r in results)
+        if failures or problems:
+            processes.stop()
+            if failures:
+                raise DossierError(*failures[0])
+            _raise_problems(export.name, _in_line_order(export.name, problems + _duplicates_across(export.name,
+                                                                                                 results)), rows)
+
+        def duplicates() -> list[str]:
+            """Codes in two parts, looked for while the rows are sorted into the database (rolled back if any)."""
+            found = _in_line_order(export.name, _duplicates_across(export.name, results))
+            return [*found, _summary(export.name, len(found), rows)] if found else []
+
         formats: Counter[str] = sum((r.formats for r in results), Counter())
-        _raise_problems(export.name, sorted(problems, key=lambda p: _line_of(export.name, p)), rows)
-        stored = store_parts(str(database), [tmp / f"{k}.sqlite3" for k in range(len(cuts))], export.name, rows,
-                             rows - formats[LEGACY], formats[LEGACY], policy.version)
+        ranges = _ranges(sum((r.per_service for r in results), Counter()), len(cuts))
+        stored = processes.store(ranges, database, duplicates, export.name, rows, rows - formats[LEGACY],
+                                 formats[LEGACY], policy.version)
     return rows, formats, stored
 
 
@@ -500,5 +600,8 @@ def _sigterm_as_exit() -> Iterator[None]:
 
 def _raise_problems(name: str, problems: list[str], rows: int) -> None:
     if problems:
-        raise DossierError(*problems, f"{name}: {len(problems)} problem(s) in {rows} row(s): "
-                                      "nothing from this file was stored")
+        raise DossierError(*problems, _summary(name, len(problems), rows))
+
+
+def _summary(name: str, problems: int, rows: int) -> str:
+    return f"{name}: {problems} problem(s) in {rows} row(s): nothing from this file was stored"

@@ -4,8 +4,10 @@ Rows arrive as flat lists, ROW values per dossier in COLUMNS order, with times a
 (importer.canonical_time) that the database turns into epoch seconds itself (SQLite `unixepoch`,
 PostgreSQL `timestamptz`). Nothing is visible to readers until the import commits.
 
-SQLite: each part of the file, checked in a process of its own, goes to a scratch file (PartStore), sorted;
-`store_parts` then merges the sorted parts into `dossiers` in one statement and one transaction.
+SQLite: each part of the file, checked in a process of its own, is staged in a scratch file (PartStore). The
+services are then cut into as many ranges as there are parts; one process sorts the first range from every
+staging straight into `dossiers` inside the import's transaction (`store_ranges`), while the others each sort
+a later range into a scratch file (`sort_range`), appended in turn: no merge anywhere.
 PostgreSQL: COPY into a temporary table, then one INSERT ... ON CONFLICT into `dossiers`.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -58,17 +61,11 @@ class Writer(Protocol):
 
 
 class PartStore:
-    """One part's checked rows in a scratch SQLite file of their own (importer.py checks the parts in parallel).
-
-    The rows are staged as they come, in multi-row statements, then sorted into `part`, keyed and ordered like
-    `dossiers` (migration 0002) with the times in epoch seconds, so that `store_parts` merges sorted runs instead
-    of sorting a million rows in the one process that may write the database. Nothing here needs to survive a
-    crash (the file is scratch): no journal, no sync."""
+    """One part's checked rows, staged in a scratch SQLite file of its own as they come, in multi-row statements
+    (importer.py checks the parts in parallel). Nothing here needs to survive a crash: no journal, no sync."""
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, isolation_level=None)
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-65536"):
-            self._db.execute(f"PRAGMA {pragma}")
+        self._db = _open_scratch(path)
         self._db.execute("BEGIN")
         self._db.execute(f"CREATE TABLE staging ({', '.join(COLUMNS)})")
         self._full = self._sql(SQLITE_ROWS)
@@ -89,42 +86,95 @@ class PartStore:
             self._db.execute(self._full if len(part) == step else self._sql(len(part) // ROW), part)
         self._rest = rest[end:]
 
-    def finish(self) -> None:
+    def staged(self) -> None:
+        """Every row written and committed: the other parts' processes may read them now."""
         self.add([], last=True)
-        values = ", ".join(f"unixepoch({c})" if c in TIMES else c for c in COLUMNS)
-        self._db.execute(f"CREATE TABLE part ({PART_COLUMNS}, PRIMARY KEY ({KEY})) WITHOUT ROWID")
-        self._db.execute(f"INSERT INTO part SELECT {values} FROM staging ORDER BY {KEY}")
         self._db.execute("COMMIT")
-        self._db.close()
 
     def close(self) -> None:
         self._db.close()
 
 
-def store_parts(path: str, parts: list[Path], name: str, rows: int, current: int, legacy: int,
-                version: str) -> tuple[int, int]:
-    """Merge the parts' sorted runs into `dossiers` in one transaction and log the import; (import id, dossiers
-    inserted). A dossier already stored under another service or agency (a corrected export) is taken out first,
-    so a code is never stored twice."""
+Range = tuple[str | None, str | None]
+"""Services from the first (included) to the second (excluded) in the table's order; None: no bound."""
+
+
+def _open_scratch(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-65536"):
+        db.execute(f"PRAGMA {pragma}")
+    return db
+
+
+def _attach(db: sqlite3.Connection, files: list[Path], prefix: str) -> None:
+    for k, f in enumerate(files):
+        db.execute(f"ATTACH DATABASE ? AS {prefix}{k}", (str(f),))
+
+
+EPOCHS = ", ".join(f"unixepoch({c})" if c in TIMES else c for c in COLUMNS)
+"""COLUMNS of a staged row, its times (canonical ISO 8601 text) in epoch seconds."""
+
+
+def _staged_rows(stagings: list[Path], services: Range) -> tuple[str, list[str]]:
+    """The FROM and WHERE clauses of the staged rows of every part with a service in `services` (the stagings
+    attached as s0, s1, ...), and their parameters."""
+    union = " UNION ALL ".join(f"SELECT * FROM s{k}.staging" for k in range(len(stagings)))
+    lo, hi = services
+    where = " AND ".join(cond for cond, bound in (("service_id >= ?", lo), ("service_id < ?", hi)) if bound is not None)
+    return f"FROM ({union}) WHERE {where or 'true'}", [bound for bound in services if bound is not None]
+
+
+def sort_range(out: Path, stagings: list[Path], services: Range) -> None:
+    """The rows of every part with a service in `services`, sorted into table `part` of the scratch file `out`:
+    run beside `store_ranges`, which appends it to the database."""
+    db = _open_scratch(out)
+    try:
+        _attach(db, stagings, "s")
+        rows, params = _staged_rows(stagings, services)
+        db.execute("BEGIN")
+        db.execute(f"CREATE TABLE part ({PART_COLUMNS}, PRIMARY KEY ({KEY})) WITHOUT ROWID")
+        db.execute(f"INSERT INTO part SELECT {EPOCHS} {rows} ORDER BY {KEY}", params)
+        db.execute("COMMIT")
+    finally:
+        db.close()
+
+
+def store_ranges(path: str, stagings: list[Path], services: Range, later: list[Path], go_on: Callable[[], bool],
+                 name: str, rows: int, current: int, legacy: int, version: str) -> tuple[int, int] | None:
+    """The import's one transaction on the database: the rows of the first range of services, sorted from every
+    part's staging straight into `dossiers` (the table's order: appends, not a merge), then each later range as
+    another process sorted it (`sort_range`, files `later`), in turn, once `go_on()` says they are ready (False:
+    roll back, None returned). Logs the import; (import id, dossiers inserted). A dossier already stored under
+    another service or agency (a corrected export) is taken out first, so a code is never stored twice."""
     db = sqlite3.connect(path, isolation_level=None)
     try:
         for pragma in SQLITE_PRAGMAS:
             db.execute(f"PRAGMA {pragma}")
-        for k, part in enumerate(parts):
-            db.execute(f"ATTACH DATABASE ? AS p{k}", (str(part),))
-        source = " UNION ALL ".join(f"SELECT * FROM p{k}.part" for k in range(len(parts)))
+        _attach(db, stagings, "s")  # ATTACH cannot run inside a transaction: the later files too, still empty
+        _attach(db, later, "p")
         cur = db.cursor()
-        cur.execute("BEGIN IMMEDIATE")
+        # Deferred, then a write to the database first: BEGIN IMMEDIATE would also lock the attached scratch
+        # files that the other processes are writing.
+        cur.execute("BEGIN")
         try:
+            import_id = _log_import(cur, "?", name, rows, current, legacy, version)
             before = _count(cur)
             if before:
+                union = " UNION ALL ".join(f"SELECT code, service_id, agency_id FROM s{k}.staging"
+                                           for k in range(len(stagings)))
                 cur.execute("DELETE FROM dossiers WHERE (service_id, agency_id, code) IN (SELECT d.service_id, "
-                            f"d.agency_id, d.code FROM ({source}) s JOIN dossiers d ON d.code = s.code "
+                            f"d.agency_id, d.code FROM ({union}) s JOIN dossiers d ON d.code = s.code "
                             "WHERE d.service_id <> s.service_id OR d.agency_id <> s.agency_id)")
-            import_id = _log_import(cur, "?", name, rows, current, legacy, version)
-            cur.execute(f"INSERT INTO dossiers ({', '.join(COLUMNS)}, import_id) SELECT *, {import_id} "
-                        f"FROM ({source}) WHERE true ORDER BY {KEY} "
-                        f"ON CONFLICT ({KEY}) DO UPDATE SET {_UPDATE}")
+            into = f"INSERT INTO dossiers ({', '.join(COLUMNS)}, import_id)"
+            upsert = f"ON CONFLICT ({KEY}) DO UPDATE SET {_UPDATE}"
+            staged, params = _staged_rows(stagings, services)
+            cur.execute(f"{into} SELECT {EPOCHS}, {import_id} {staged} ORDER BY {KEY} {upsert}", params)
+            if not go_on():
+                cur.execute("ROLLBACK")
+                return None
+            for k in range(len(later)):
+                cur.execute(f"SELECT count(*) FROM p{k}.sqlite_schema")  # its table, made since the ATTACH
+                cur.execute(f"{into} SELECT *, {import_id} FROM p{k}.part WHERE true ORDER BY {KEY} {upsert}")
             inserted = _count(cur) - before if before else rows  # an empty table gains every row (no count scan)
             _record_counts(cur, "?", import_id, rows, inserted)
             cur.execute("COMMIT")

@@ -235,3 +235,65 @@ def test_a_scratch_folder_of_a_killed_import_is_removed_by_the_next(tmp_path: Pa
     with open_database(url=f"sqlite:///{tmp_path / 's.sqlite3'}") as db:
         import_file(db, catalog, write_csv(tmp_path / "s.csv", generate(5)))
     assert not stale.exists() and live.exists()
+
+
+def test_a_code_in_two_parts_alone_is_found_while_the_rows_are_stored_and_rolls_them_back(
+        small_parts: None, tmp_path: Path) -> None:
+    """With no other problem, codes in two parts are looked for while the rows are sorted into the database: the
+    import's transaction is rolled back."""
+    catalog = load_catalog(write_catalog(tmp_path / "catalog.yml"))
+    records = generate(40)
+    records[35].code = records[2].code
+    f = write_csv(tmp_path / "d.csv", records)
+    with open_database(url=f"sqlite:///{tmp_path / 'd.sqlite3'}") as db:
+        import_file(db, catalog, write_csv(tmp_path / "first.csv", generate(5, seed=3)))
+        before = _table(tmp_path / "d.sqlite3")
+        with pytest.raises(DossierError) as caught:
+            import_file(db, catalog, f, parts=4)
+    assert caught.value.lines == [
+        f"{f}:37: dossier_code: {records[2].code}: expected each dossier once per file (also on line 4)",
+        f"{f}: 1 problem(s) in 40 row(s): nothing from this file was stored"]
+    assert _table(tmp_path / "d.sqlite3") == before
+    with sqlite3.connect(tmp_path / "d.sqlite3") as check:
+        assert check.execute("SELECT count(*) FROM dossier_imports").fetchone() == (1,)
+    assert not list(tmp_path.glob(".dossiers-import-*"))
+
+
+@pytest.mark.parametrize("dies", ["sort_range", "store_ranges"])
+def test_a_process_that_dies_while_sorting_or_storing_stores_nothing(dies: str, small_parts: None, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the checks: the process sorting a later range, or the one holding the import's transaction, is
+    killed. One line names it; the store is as it was."""
+    catalog = load_catalog(write_catalog(tmp_path / "catalog.yml"))
+    f = write_csv(tmp_path / "k.csv", generate(40))
+    with open_database(url=f"sqlite:///{tmp_path / 'k.sqlite3'}") as db:
+        import_file(db, catalog, write_csv(tmp_path / "first.csv", generate(5, seed=3)))
+        before = _table(tmp_path / "k.sqlite3")
+        monkeypatch.setattr(dossiers.importer, dies, lambda *_: os.kill(os.getpid(), signal.SIGKILL))
+        with pytest.raises(DossierError) as caught:
+            import_file(db, catalog, f, parts=2)
+    line = 2 if dies == "store_ranges" else Export(f).parts(2)[1].first_line
+    assert caught.value.lines == [f"{f}: the process checking rows from line {line} ended (exit code -9); nothing "
+                                  "from this file was stored"]
+    assert _table(tmp_path / "k.sqlite3") == before
+    assert not list(tmp_path.glob(".dossiers-import-*"))
+
+
+def test_a_database_error_while_storing_is_one_line_and_stores_nothing(small_parts: None, tmp_path: Path) -> None:
+    """The database refuses the rows (here a trigger of our own): one line naming the database and SQLite's
+    message, nothing stored, not even the import's log line."""
+    catalog = load_catalog(write_catalog(tmp_path / "catalog.yml"))
+    path = tmp_path / "t.sqlite3"
+    with open_database(url=f"sqlite:///{path}") as db:
+        import_file(db, catalog, write_csv(tmp_path / "first.csv", generate(5, seed=3)))
+        before = _table(path)
+        with sqlite3.connect(path) as raw:
+            raw.execute("CREATE TRIGGER refuse BEFORE INSERT ON dossiers WHEN NEW.service_id = 'xay-dung' "
+                        "BEGIN SELECT RAISE(ABORT, 'xay-dung is closed'); END")
+        with pytest.raises(DossierError) as caught:
+            import_file(db, catalog, write_csv(tmp_path / "t.csv", generate(40)), parts=2)
+    assert caught.value.lines == [f"dossiers database {path}: xay-dung is closed; nothing from this file was stored"]
+    assert _table(path) == before
+    with sqlite3.connect(path) as check:
+        assert check.execute("SELECT count(*) FROM dossier_imports").fetchone() == (1,)
+    assert not list(tmp_path.glob(".dossiers-import-*"))
