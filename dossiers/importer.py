@@ -160,8 +160,11 @@ class _Checker:
                 or len(set(codes)) != len(codes) or not self.seen.keys().isdisjoint(codes)):
             return None
         self.seen.update(zip(codes, lines, strict=True))
-        feedback = [int(c) if c else None if r is None and c is None else 0
-                    for r, c in zip(ratings, complaints, strict=True)]
+        if None in complaints or "" in complaints:
+            feedback = [int(c) if c else None if r is None and c is None else 0
+                        for r, c in zip(ratings, complaints, strict=True)]
+        else:  # every row gives its complaints: the usual export
+            feedback = list(map(int, complaints))  # type: ignore[arg-type]
         return list(chain.from_iterable(zip(
             codes, self.classify.many(codes), services, agencies, received, due, map(_NONE_IF_EMPTY.get, returned,
                                                                                      returned),
@@ -278,10 +281,16 @@ class _PartResult:
     problems: list[str] = field(default_factory=list)
     formats: Counter[str] = field(default_factory=Counter)
     per_service: Counter[str] = field(default_factory=Counter)
-    codes: list[str] = field(default_factory=list)
+    code_text: str = ""
+    """The part's codes, one per line, for the duplicates across parts (only when there are several): one string
+    crosses the pipe ten times faster than a list of them."""
+    code_list: list[str] | None = None
+    """The codes as a list instead, when one holds a line break (a refused code: the file fails anyway)."""
     lines: array[int] = field(default_factory=lambda: array("q"))
-    """Each code and its line, for the duplicates across parts (only when there are several): a list and an
-    array cross the pipe several times faster than the dict."""
+    """Each code's line."""
+
+    def codes(self) -> list[str]:
+        return self.code_list if self.code_list is not None else self.code_text.split("\n")
     failure: list[str] | None = None
     """The file could not be read, or the scratch file not written: the lines to show."""
 
@@ -322,7 +331,10 @@ def _check_part(path: Path, part: Part, several: bool, catalog: Catalog, policy:
     else:
         result.formats, result.per_service = check.formats, check.per_service
         if several:
-            result.codes, result.lines = list(check.seen), array("q", check.seen.values())
+            codes, result.lines = list(check.seen), array("q", check.seen.values())
+            result.code_text = "\n".join(codes)
+            if result.code_text.count("\n") != len(codes) - 1:
+                result.code_text, result.code_list = "", codes
     return result
 
 
@@ -452,19 +464,20 @@ def _duplicates_across(name: str, results: list[_PartResult]) -> list[str]:
     looked up only when there are some."""
     problems = []
     seen: set[str] = set()
+    codes = [result.codes() if len(results) > 1 else [] for result in results]
     for k, result in enumerate(results):
-        again = seen.intersection(result.codes)
+        again = seen.intersection(codes[k])
         if again:
             first: dict[str, int] = {}
-            for earlier in results[:k]:
-                for code, line in zip(earlier.codes, earlier.lines, strict=True):
+            for j, earlier in enumerate(results[:k]):
+                for code, line in zip(codes[j], earlier.lines, strict=True):
                     if code in again:
                         first.setdefault(code, line)
             problems += [f"{name}:{line}: dossier_code: {_show(code)}: expected each dossier once per file (also on "
-                         f"line {first[code]})" for code, line in zip(result.codes, result.lines, strict=True)
+                         f"line {first[code]})" for code, line in zip(codes[k], result.lines, strict=True)
                          if code in again]
         if k < len(results) - 1:
-            seen.update(result.codes)
+            seen.update(codes[k])
     return problems
 
 

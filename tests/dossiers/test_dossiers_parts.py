@@ -297,3 +297,17 @@ def test_a_database_error_while_storing_is_one_line_and_stores_nothing(small_par
     with sqlite3.connect(path) as check:
         assert check.execute("SELECT count(*) FROM dossier_imports").fetchone() == (1,)
     assert not list(tmp_path.glob(".dossiers-import-*"))
+
+
+def test_a_code_with_a_line_break_is_refused_and_still_found_twice(small_parts: None, tmp_path: Path) -> None:
+    """A quoted code holding a line break, twice in the file, in two parts: both refused (control character) and
+    the second also a duplicate; the parts' codes then cross the pipe as a list, not one string."""
+    catalog = load_catalog(write_catalog(tmp_path / "catalog.yml"))
+    records = generate(40)
+    records[3].code = records[30].code = "HS\n1"
+    f = write_csv(tmp_path / "n.csv", records)
+    with open_database(url=f"sqlite:///{tmp_path / 'n.sqlite3'}") as db, pytest.raises(DossierError) as caught:
+        import_file(db, catalog, f, parts=3)
+    assert [line.split(": ", 2)[:2] for line in caught.value.lines[:-1]] == [
+        [f"{f}:5", "dossier_code"], [f"{f}:33", "dossier_code"], [f"{f}:33", "dossier_code"]]
+    assert "also on line 5" in caught.value.lines[2] and "control character" in caught.value.lines[1]
