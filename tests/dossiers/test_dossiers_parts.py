@@ -85,28 +85,36 @@ def test_parts_store_exactly_what_one_part_stores(small_parts: None, tmp_path: P
     assert len(stored[0]) == 300 and stored[1] == stored[0] and stored[2] == stored[0]
 
 
-def test_a_code_in_two_parts_is_a_duplicate_and_problems_come_in_line_order(small_parts: None,
-                                                                           tmp_path: Path) -> None:
+def _refused(tmp_path: Path, records: list[Any], parts: int) -> tuple[Path, list[str]]:
+    """Import 5 dossiers, then `records` in `parts` parts, which must fail: the file and the error lines, once
+    checked that the store is as it was and no scratch is left."""
     catalog = load_catalog(write_catalog(tmp_path / "catalog.yml"))
-    records = generate(40)
-    records[35].code = records[2].code  # line 37 repeats line 4's code, three parts later
-    records[20].channel = "fax"  # line 22, a middle part
-    records[38].code = records[36].code.lower()  # line 40 repeats line 38, in the same part
     f = write_csv(tmp_path / "d.csv", records)
     with open_database(url=f"sqlite:///{tmp_path / 'd.sqlite3'}") as db:
         import_file(db, catalog, write_csv(tmp_path / "first.csv", generate(5, seed=3)))
         before = _table(tmp_path / "d.sqlite3")
         with pytest.raises(DossierError) as caught:
-            import_file(db, catalog, f, parts=4)
-    lines = caught.value.lines
+            import_file(db, catalog, f, parts=parts)
+    assert _table(tmp_path / "d.sqlite3") == before
+    with sqlite3.connect(tmp_path / "d.sqlite3") as check:
+        assert check.execute("SELECT count(*) FROM dossier_imports").fetchone() == (1,)
+    assert not list(tmp_path.glob(".dossiers-import-*"))
+    return f, caught.value.lines
+
+
+def test_a_code_in_two_parts_is_a_duplicate_and_problems_come_in_line_order(small_parts: None,
+                                                                           tmp_path: Path) -> None:
+    records = generate(40)
+    records[35].code = records[2].code  # line 37 repeats line 4's code, three parts later
+    records[20].channel = "fax"  # line 22, a middle part
+    records[38].code = records[36].code.lower()  # line 40 repeats line 38, in the same part
+    f, lines = _refused(tmp_path, records, parts=4)
     assert lines[0] == f"{f}:22: channel: fax: expected online, counter or post"
     assert lines[1] == (f"{f}:37: dossier_code: {records[2].code}: expected each dossier once per file "
                         "(also on line 4)")
     assert lines[2] == (f"{f}:40: dossier_code: {records[36].code.lower()}: expected each dossier once per file "
                         "(also on line 38)")
     assert lines[3] == f"{f}: 3 problem(s) in 40 row(s): nothing from this file was stored"
-    assert _table(tmp_path / "d.sqlite3") == before
-    assert not list(tmp_path.glob(".dossiers-import-*"))
 
 
 def test_a_part_process_that_dies_stores_nothing_and_says_so(small_parts: None, tmp_path: Path,
@@ -241,22 +249,11 @@ def test_a_code_in_two_parts_alone_is_found_while_the_rows_are_stored_and_rolls_
         small_parts: None, tmp_path: Path) -> None:
     """With no other problem, codes in two parts are looked for while the rows are sorted into the database: the
     import's transaction is rolled back."""
-    catalog = load_catalog(write_catalog(tmp_path / "catalog.yml"))
     records = generate(40)
     records[35].code = records[2].code
-    f = write_csv(tmp_path / "d.csv", records)
-    with open_database(url=f"sqlite:///{tmp_path / 'd.sqlite3'}") as db:
-        import_file(db, catalog, write_csv(tmp_path / "first.csv", generate(5, seed=3)))
-        before = _table(tmp_path / "d.sqlite3")
-        with pytest.raises(DossierError) as caught:
-            import_file(db, catalog, f, parts=4)
-    assert caught.value.lines == [
-        f"{f}:37: dossier_code: {records[2].code}: expected each dossier once per file (also on line 4)",
-        f"{f}: 1 problem(s) in 40 row(s): nothing from this file was stored"]
-    assert _table(tmp_path / "d.sqlite3") == before
-    with sqlite3.connect(tmp_path / "d.sqlite3") as check:
-        assert check.execute("SELECT count(*) FROM dossier_imports").fetchone() == (1,)
-    assert not list(tmp_path.glob(".dossiers-import-*"))
+    f, lines = _refused(tmp_path, records, parts=4)
+    assert lines == [f"{f}:37: dossier_code: {records[2].code}: expected each dossier once per file (also on line 4)",
+                     f"{f}: 1 problem(s) in 40 row(s): nothing from this file was stored"]
 
 
 @pytest.mark.parametrize("dies", ["sort_range", "store_ranges"])
