@@ -412,9 +412,8 @@ class _PartProcesses:
 
     def stop(self) -> None:
         """Nothing to store: the processes end."""
-        for ours, _ in self.running:
-            with contextlib.suppress(OSError):
-                ours.send(("stop",))
+        for k in range(len(self.running)):
+            self._send(k, ("stop",))
         self.done = True
 
     def store(self, ranges: list[Range], database: Path, last_check: Callable[[], list[str]],
@@ -423,25 +422,31 @@ class _PartProcesses:
         transaction; each later one by its own process, then appended); (import id, dossiers inserted).
         `last_check` runs here meanwhile: if it finds problems, the transaction is rolled back."""
         for k, services in enumerate(ranges[1:], start=1):
-            self.running[k][0].send(("sort", services))
-        first = self.running[0][0]
-        first.send(("store", str(database), ranges[0], *log))
+            self._send(k, ("sort", services))
+        self._send(0, ("store", str(database), ranges[0], *log))
         failure = last_check() or None
         for k in range(1, len(ranges)):
             answer = self._receive(k)
             if answer is None or answer[0] != "sorted":
-                failure = failure or (self._ended(k) if answer is None else [answer[1]])
-        with contextlib.suppress(OSError):  # the first process may have ended already (an error it sends)
-            first.send(("stop",) if failure else ("append",))
+                failure = failure or self._failure(k, answer)
+        self._send(0, ("stop",) if failure else ("append",))
         answer = self._receive(0)
         self.done = True
         if failure:
             raise DossierError(*failure)
-        if answer is None:
-            raise DossierError(*self._ended(0))
-        if answer[0] == "error":
-            raise DossierError(f"{answer[1]}; nothing from this file was stored")
+        if answer is None or answer[0] != "stored":
+            raise DossierError(*self._failure(0, answer))
         return answer[1]  # type: ignore[no-any-return]
+
+    def _send(self, k: int, message: tuple[Any, ...]) -> None:
+        """A process that has ended (its error, or its end, is what `_receive` gets next) cannot be told."""
+        with contextlib.suppress(OSError):
+            self.running[k][0].send(message)
+
+    def _failure(self, k: int, answer: tuple[Any, ...] | None) -> list[str]:
+        if answer is None:
+            return self._ended(k)
+        return [f"{answer[1]}; nothing from this file was stored"]
 
 
 def _ranges(per_service: Counter[str], count: int) -> list[Range]:

@@ -86,12 +86,12 @@ def test_parts_store_exactly_what_one_part_stores(small_parts: None, tmp_path: P
 
 
 def _refused(tmp_path: Path, records: list[Any], parts: int) -> tuple[Path, list[str]]:
-    """Import 5 dossiers, then `records` in `parts` parts, which must fail: the file and the error lines, once
-    checked that the store is as it was and no scratch is left."""
+    """Import 5 dossiers (one part), then `records` in `parts` parts, which must fail: the file and the error
+    lines, once checked that the store is as it was and no scratch is left."""
     catalog = load_catalog(write_catalog(tmp_path / "catalog.yml"))
     f = write_csv(tmp_path / "d.csv", records)
     with open_database(url=f"sqlite:///{tmp_path / 'd.sqlite3'}") as db:
-        import_file(db, catalog, write_csv(tmp_path / "first.csv", generate(5, seed=3)))
+        import_file(db, catalog, write_csv(tmp_path / "first.csv", generate(5, seed=3)), parts=1)
         before = _table(tmp_path / "d.sqlite3")
         with pytest.raises(DossierError) as caught:
             import_file(db, catalog, f, parts=parts)
@@ -308,3 +308,14 @@ def test_a_code_with_a_line_break_is_refused_and_still_found_twice(small_parts: 
     assert [line.split(": ", 2)[:2] for line in caught.value.lines[:-1]] == [
         [f"{f}:5", "dossier_code"], [f"{f}:33", "dossier_code"], [f"{f}:33", "dossier_code"]]
     assert "also on line 5" in caught.value.lines[2] and "control character" in caught.value.lines[1]
+
+
+def test_a_scratch_error_while_sorting_is_one_line_and_stores_nothing(small_parts: None, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def full_disk(*_: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(dossiers.importer, "sort_range", full_disk)
+    f, lines = _refused(tmp_path, generate(40), parts=2)
+    assert len(lines) == 1 and lines[0].startswith(f"scratch folder {tmp_path}/.dossiers-import-")
+    assert lines[0].endswith(": database or disk is full; nothing from this file was stored")
