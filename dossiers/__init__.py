@@ -6,7 +6,9 @@ department can reconcile before it reports.
 
 - `columns.py`, `reader.py`: the export's columns (English and Vietnamese names) and how CSV/NDJSON is read.
 - `codes.py`: which codes are refused, and which are in the current regulation's format or legacy ones.
-- `importer.py`: check every row, then store the file all or nothing (re-imports update).
+- `checks.py`: the rules every row must follow, every problem reported at once.
+- `importer.py`: check every row, then store the file all or nothing (re-imports update); on SQLite in
+  parts checked in parallel (`parts.py` cuts the file, `parallel.py` runs the parts, `writers.py` stores).
 - `db.py`, `models.py`, `alembic/`: SQLite in the state dir or PostgreSQL, as the survey does.
 - `policy.yml`, `policy.py`: formulas, targets, point scales and legal sources, versioned.
 - `counters.py`, `indicators.py`: THE read API (`indicators.compute(db, catalog, period, as_of=...)`).

@@ -1,7 +1,7 @@
 """Where a checked import goes: one transaction per file, all or nothing, on SQLite or PostgreSQL.
 
 Rows arrive as flat lists, ROW values per dossier in COLUMNS order, with times as canonical ISO 8601 text
-(importer.canonical_time) that the database turns into epoch seconds itself (SQLite `unixepoch`,
+(checks.canonical_time) that the database turns into epoch seconds itself (SQLite `unixepoch`,
 PostgreSQL `timestamptz`). Nothing is visible to readers until the import commits.
 
 SQLite: each part of the file, checked in a process of its own, is staged in a scratch file (PartStore). The
@@ -62,7 +62,7 @@ class Writer(Protocol):
 
 class PartStore:
     """One part's checked rows, staged in a scratch SQLite file of its own as they come, in multi-row statements
-    (importer.py checks the parts in parallel). Nothing here needs to survive a crash: no journal, no sync."""
+    (parallel.py checks the parts in parallel). Nothing here needs to survive a crash: no journal, no sync."""
 
     def __init__(self, path: Path) -> None:
         self._db = _open_scratch(path)
@@ -115,13 +115,17 @@ EPOCHS = ", ".join(f"unixepoch({c})" if c in TIMES else c for c in COLUMNS)
 """COLUMNS of a staged row, its times (canonical ISO 8601 text) in epoch seconds."""
 
 
+def _staged(stagings: list[Path]) -> str:
+    """Every part's staged rows, the stagings attached as s0, s1, ..."""
+    return " UNION ALL ".join(f"SELECT * FROM s{k}.staging" for k in range(len(stagings)))
+
+
 def _staged_rows(stagings: list[Path], services: Range) -> tuple[str, list[str]]:
-    """The FROM and WHERE clauses of the staged rows of every part with a service in `services` (the stagings
-    attached as s0, s1, ...), and their parameters."""
-    union = " UNION ALL ".join(f"SELECT * FROM s{k}.staging" for k in range(len(stagings)))
+    """The FROM and WHERE clauses of the staged rows of every part with a service in `services`, and their
+    parameters."""
     lo, hi = services
     where = " AND ".join(cond for cond, bound in (("service_id >= ?", lo), ("service_id < ?", hi)) if bound is not None)
-    return f"FROM ({union}) WHERE {where or 'true'}", [bound for bound in services if bound is not None]
+    return f"FROM ({_staged(stagings)}) WHERE {where or 'true'}", [bound for bound in services if bound is not None]
 
 
 def sort_range(out: Path, stagings: list[Path], services: Range) -> None:
@@ -160,10 +164,8 @@ def store_ranges(path: str, stagings: list[Path], services: Range, later: list[P
             import_id = _log_import(cur, "?", name, rows, current, legacy, version)
             before = _count(cur)
             if before:
-                union = " UNION ALL ".join(f"SELECT code, service_id, agency_id FROM s{k}.staging"
-                                           for k in range(len(stagings)))
                 cur.execute("DELETE FROM dossiers WHERE (service_id, agency_id, code) IN (SELECT d.service_id, "
-                            f"d.agency_id, d.code FROM ({union}) s JOIN dossiers d ON d.code = s.code "
+                            f"d.agency_id, d.code FROM ({_staged(stagings)}) s JOIN dossiers d ON d.code = s.code "
                             "WHERE d.service_id <> s.service_id OR d.agency_id <> s.agency_id)")
             into = f"INSERT INTO dossiers ({', '.join(COLUMNS)}, import_id)"
             upsert = f"ON CONFLICT ({KEY}) DO UPDATE SET {_UPDATE}"

@@ -1,4 +1,4 @@
-"""The batch check: a batch is taken whole (importer._Checker._plain) only when every row is plainly fine.
+"""The batch check: a batch is taken whole (checks.Checker._plain) only when every row is plainly fine.
 Each rule broken by one row alone, in a batch of otherwise plain rows, still gives its problem line; a plain
 batch never goes row by row; a code of an earlier batch is a duplicate."""
 
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from dossiers.checks import Checker
 from dossiers.codes import Classifier
-from dossiers.importer import _Checker
 from dossiers.policy import policy_for
 from dossiers.reader import Batch
 from dvcops.catalog import load_catalog
@@ -36,9 +36,9 @@ MORE = [
 
 
 @pytest.fixture
-def checker(tmp_path: Path) -> _Checker:
+def checker(tmp_path: Path) -> Checker:
     catalog = load_catalog(write_catalog(tmp_path / "catalog.yml"))
-    return _Checker("f.csv", catalog, Classifier(policy_for(date(2026, 6, 1))), [])
+    return Checker("f.csv", catalog, Classifier(policy_for(date(2026, 6, 1))), [])
 
 
 def plain_rows(n: int, first_line: int = 2, start: int = 1) -> list[tuple[int, list[str | None]]]:
@@ -48,7 +48,7 @@ def plain_rows(n: int, first_line: int = 2, start: int = 1) -> list[tuple[int, l
 
 @pytest.mark.parametrize(("change", "tail"), BAD + MORE, ids=[t.split(":")[0] + str(i) for i, (_, t) in
                                                                enumerate(BAD + MORE)])
-def test_one_bad_row_in_a_plain_batch_is_found(checker: _Checker, change: dict[str, Any], tail: str) -> None:
+def test_one_bad_row_in_a_plain_batch_is_found(checker: Checker, change: dict[str, Any], tail: str) -> None:
     rows = plain_rows(20)
     bad = {**GOOD, "dossier_code": "H56.001.01-250603-DV0999", **change}
     rows.insert(10, (99, list(bad.values())))
@@ -58,14 +58,14 @@ def test_one_bad_row_in_a_plain_batch_is_found(checker: _Checker, change: dict[s
     assert len(good) == 12 * 20  # the plain rows are kept
 
 
-def test_a_plain_batch_is_taken_whole_with_the_values_a_row_by_row_check_gives(checker: _Checker,
+def test_a_plain_batch_is_taken_whole_with_the_values_a_row_by_row_check_gives(checker: Checker,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     rows = plain_rows(30)
     rows[5][1][8] = "hai-long"  # a rating
     rows[6][1][4:8] = ["", "counter", "none", "processing"]  # still open
     by_rows = checker._rows(rows)  # noqa: SLF001
     checker.seen.clear()
-    monkeypatch.setattr(_Checker, "_rows", lambda *_: pytest.fail("a plain batch went row by row"))
+    monkeypatch.setattr(Checker, "_rows", lambda *_: pytest.fail("a plain batch went row by row"))
     whole = checker.batch(Batch.of_rows(rows))
     assert whole == by_rows and not checker.problems
     assert whole[12 * 6:12 * 7] == ["H56.001.01-250603-DV0007", "tt04-2025", "dkkd", "so-khdt",
@@ -75,7 +75,7 @@ def test_a_plain_batch_is_taken_whole_with_the_values_a_row_by_row_check_gives(c
 
 
 def test_times_in_another_shape_and_codes_in_another_normal_form_are_stored_as_a_row_by_row_check_stores_them(
-        checker: _Checker) -> None:
+        checker: Checker) -> None:
     """Every time of the batch in the basic ISO form, one text shape ([4::3]) and one offset: only the shape check
     sees it; then a code in decomposed Unicode (NFD). Both are normalised, the time to UTC text, the code to NFC."""
     rows = plain_rows(10)
@@ -89,7 +89,7 @@ def test_times_in_another_shape_and_codes_in_another_normal_form_are_stored_as_a
     assert out[12 * 3] == unicodedata.normalize("NFC", "HỒ-SƠ-ĐẤT-1") and not checker.problems
 
 
-def test_a_code_of_an_earlier_batch_is_a_duplicate(checker: _Checker) -> None:
+def test_a_code_of_an_earlier_batch_is_a_duplicate(checker: Checker) -> None:
     checker.batch(Batch.of_rows(plain_rows(10)))
     later = plain_rows(5, first_line=12, start=8)  # DV0008 to DV0012: three already seen
     good = checker.batch(Batch.of_rows(later))

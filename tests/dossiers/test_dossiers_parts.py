@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-import dossiers.importer
+import dossiers.parallel
 import dossiers.parts
 import dossiers.reader
 from dossiers.db import open_database
@@ -122,14 +122,14 @@ def test_a_part_process_that_dies_stores_nothing_and_says_so(small_parts: None, 
     """The forked process checking the second part is killed: one line naming it, the store as it was."""
     catalog = load_catalog(write_catalog(tmp_path / "catalog.yml"))
     f = write_csv(tmp_path / "k.csv", generate(30), bom=False)
-    real = dossiers.importer._check_part
+    real = dossiers.parallel._check_part
 
     def dies_on_the_second_part(path: Path, part: dossiers.parts.Part, *args: object) -> object:
         if part.first_line > 2:
             os.kill(os.getpid(), signal.SIGKILL)
         return real(path, part, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(dossiers.importer, "_check_part", dies_on_the_second_part)
+    monkeypatch.setattr(dossiers.parallel, "_check_part", dies_on_the_second_part)
     with open_database(url=f"sqlite:///{tmp_path / 'k.sqlite3'}") as db:
         import_file(db, catalog, write_csv(tmp_path / "first.csv", generate(5, seed=3)), parts=1)
         before = _table(tmp_path / "k.sqlite3")
@@ -266,7 +266,7 @@ def test_a_process_that_dies_while_sorting_or_storing_stores_nothing(dies: str, 
     with open_database(url=f"sqlite:///{tmp_path / 'k.sqlite3'}") as db:
         import_file(db, catalog, write_csv(tmp_path / "first.csv", generate(5, seed=3)))
         before = _table(tmp_path / "k.sqlite3")
-        monkeypatch.setattr(dossiers.importer, dies, lambda *_: os.kill(os.getpid(), signal.SIGKILL))
+        monkeypatch.setattr(dossiers.parallel, dies, lambda *_: os.kill(os.getpid(), signal.SIGKILL))
         with pytest.raises(DossierError) as caught:
             import_file(db, catalog, f, parts=2)
     line = 2 if dies == "store_ranges" else Export(f).parts(2)[1].first_line
@@ -315,7 +315,7 @@ def test_a_scratch_error_while_sorting_is_one_line_and_stores_nothing(small_part
     def full_disk(*_: object) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(dossiers.importer, "sort_range", full_disk)
+    monkeypatch.setattr(dossiers.parallel, "sort_range", full_disk)
     f, lines = _refused(tmp_path, generate(40), parts=2)
     assert len(lines) == 1 and lines[0].startswith(f"scratch folder {tmp_path}/.dossiers-import-")
     assert lines[0].endswith(": database or disk is full; nothing from this file was stored")
