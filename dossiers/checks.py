@@ -22,7 +22,7 @@ from dossiers.codes import MAX_LENGTH, Classifier, normalise, problem
 from dossiers.columns import EXPECTED_VALUES, REQUIRED, VALUES, value_of
 from dossiers.errors import DossierError
 from dossiers.reader import Batch, Export, Row
-from dossiers.writers import ROW, Writer
+from dossiers.writers import EMPTY, ROW, Writer
 from dvcops.catalog import Catalog
 
 TIME_EXPECTED = "expected an ISO 8601 time with an offset, e.g. 2025-06-01T08:30:00+07:00"
@@ -33,7 +33,8 @@ CANONICAL = frozenset({"--T::+:", "--T::-:", "-- ::+:", "-- ::-:"})
 _SHAPE, _OFFSET = operator.itemgetter(slice(4, None, 3)), operator.itemgetter(slice(19, None))
 _LATEST = {"": "~"}
 """An empty returned_at as a text after every time, so that `received > returned` holds for no open dossier."""
-_NONE_IF_EMPTY: dict[str | None, None] = {"": None, None: None}
+_EMPTY_IF_NONE: dict[str | None, str] = {None: ""}
+"""A rating that the file has no column for is as absent as an empty one (writers.EMPTY)."""
 
 
 def canonical_time(text: str, t: datetime) -> str:
@@ -116,18 +117,18 @@ class Checker:
                 or not all(map(RATING.match, filter(None, ratings)))  # type: ignore[arg-type]
                 or not all(map(str.isdigit, counts := list(filter(None, complaints))))  # type: ignore[arg-type]
                 or not all(map(str.isascii, counts)) or max(map(len, counts), default=0) > 8
-                or len(set(codes)) != len(codes) or not self.seen.keys().isdisjoint(codes)):
+                or len(fresh := dict(zip(codes, lines, strict=True))) != len(codes)
+                or not self.seen.keys().isdisjoint(fresh)):
             return None
-        self.seen.update(zip(codes, lines, strict=True))
+        self.seen.update(fresh)
         if None in complaints or "" in complaints:
-            feedback = [int(c) if c else None if r is None and c is None else 0
+            feedback = [int(c) if c else EMPTY if r is None and c is None else 0
                         for r, c in zip(ratings, complaints, strict=True)]
         else:  # every row gives its complaints: the usual export
             feedback = list(map(int, complaints))  # type: ignore[arg-type]
         return list(chain.from_iterable(zip(
-            codes, self.classify.many(codes), services, agencies, received, due, map(_NONE_IF_EMPTY.get, returned,
-                                                                                     returned),
-            ch, lv, st, map(_NONE_IF_EMPTY.get, ratings, ratings), feedback, strict=True)))
+            codes, self.classify.many(codes), services, agencies, received, due, returned, ch, lv, st,
+            map(_EMPTY_IF_NONE.get, ratings, ratings), feedback, strict=True)))
 
     def _rows(self, rows: list[Row]) -> list[Any]:
         """Row by row: a row that is entirely fine, with its times already in canonical form, is taken as it is;
@@ -160,8 +161,8 @@ class Checker:
                     or seen.setdefault(code, line) != line):
                 add(self.explain(line, values))
                 continue
-            add((code, classify(code), service, agency, received, due, returned or None, ch, lv, st,
-                 rating or None, None if rating is None and complaints is None else 0))
+            add((code, classify(code), service, agency, received, due, returned, ch, lv, st,
+                 rating or EMPTY, EMPTY if rating is None and complaints is None else 0))
         return out
 
     def bad(self, line: int, column: str, value: str, expected: str) -> None:
@@ -229,7 +230,8 @@ class Checker:
             return ()
         assert r is not None and d is not None
         return (code, self.classify(code), service, agency, canonical_time(received, r), canonical_time(due, d),
-                None if ret is None else canonical_time(returned, ret), ch, lv, st, rated, count)
+                EMPTY if ret is None else canonical_time(returned, ret), ch, lv, st, EMPTY if rated is None else rated,
+                EMPTY if count is None else count)
 
 
 def check_rows(export: Export, check: Checker, sink: Writer) -> int:

@@ -72,6 +72,36 @@ def test_a_dossier_filed_again_under_another_service_stays_one_dossier(db_url: s
         ("H56.001.01-250603-DV0002", "dkkd", "so-khdt", "none")]
 
 
+def test_an_absent_value_is_stored_as_null_whichever_check_took_the_row(db_url: str, catalog_path: Path,
+                                                                         tmp_path: Path) -> None:
+    """An open dossier's returned_at, an empty rating, and the feedback of a file without its columns are NULL on
+    both databases, whether the row came in a whole batch (P), row by row (R: times in two shapes) or through the
+    full explanation (E: a time in the basic ISO form)."""
+    def rows(prefix: str, feedback: str) -> str:
+        row = "{code},dkkd,{received},2025-06-20T08:00:00+07:00,{returned},online,toan-trinh,{status}" + feedback
+        return "".join(f"{row}\n".format(code=prefix + code, received=received, returned=returned,
+                                         status="returned" if returned else "processing")
+                       for code, received, returned in (
+                           ("P1", "2025-06-03T08:00:00+07:00", ""),
+                           ("P2", "2025-06-03T08:00:00+07:00", "2025-06-05T08:00:00+07:00")))
+
+    odd = "R1,dkkd,2025-06-03 08:00:00+07:00,2025-06-20T08:00:00+07:00,,online,toan-trinh,processing\n" \
+          "E1,dkkd,20250603T080000+0700,2025-06-20T08:00:00+07:00,,online,toan-trinh,processing\n"
+    files = {"plain.csv": HEAD + rows("", ""), "odd.csv": HEAD + odd,
+             "feedback.csv": HEAD.rstrip() + ",rating,complaints\n" + rows("F", ",,0")
+             + odd.replace("\n", ",,0\n").replace("R1", "FR1").replace("E1", "FE1")}
+    for name, body in files.items():
+        (tmp_path / name).write_text(body, encoding="utf-8")
+        res = run_dvcops("dossiers", "import", str(tmp_path / name), "--catalog", str(catalog_path), "--db", db_url,
+                         state=tmp_path)
+        assert res.returncode == 0, res.stderr
+    got = {code: rest for code, *rest in _rows(db_url, "SELECT code, returned_at, rating, complaints FROM dossiers")}
+    returned = _epoch(datetime(2025, 6, 5, 1, 0, tzinfo=UTC))
+    assert got == {"P1": [None, None, None], "P2": [returned, None, None], "R1": [None, None, None],
+                   "E1": [None, None, None], "FP1": [None, None, 0], "FP2": [returned, None, 0],
+                   "FR1": [None, None, 0], "FE1": [None, None, 0]}
+
+
 def test_a_store_of_the_first_schema_is_migrated_with_its_dossiers(catalog_path: Path, tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     engine = make_engine(create_engine(f"sqlite:///{path}").url)
