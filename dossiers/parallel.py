@@ -2,9 +2,10 @@
 would take turns on the GIL).
 
 The file is cut into parts at row ends (parts.py), one per CPU. Each part's process checks its rows and stages
-the good ones in a scratch file next to the database. Once every part is checked (and no code found in two
-parts), the services are cut into as many ranges of about as many rows, and the same processes sort them into
-the database in one transaction, range after range (writers.store_ranges, writers.sort_range): no merge.
+the good ones in a scratch file next to the database. Once every part is checked, the services are cut into as
+many ranges of about as many rows, and the same processes sort them into the database in one transaction, range
+after range (writers.store_ranges, writers.sort_range): no merge. A code found in two parts (looked for while the
+later ranges are appended) rolls the transaction back.
 SIGTERM ends an import like Ctrl-C; the scratch folder of a killed import is removed by the next one.
 """
 
@@ -115,7 +116,7 @@ def _part_process(pipe: Connection, k: int, path: Path, parts: list[Part], catal
         elif command[0] == "store":
             stored = store_ranges(command[1], stagings, command[2], [folder / f"{j}-part.sqlite3"
                                                                      for j in range(1, len(parts))],
-                                  lambda: pipe.recv()[0] == "append", *command[3:])
+                                  lambda step: pipe.recv()[0] == step, *command[3:])
             pipe.send(("stored", stored))
     except (EOFError, OSError):  # the importing process is gone: nothing is stored
         return
@@ -179,16 +180,20 @@ class _PartProcesses:
               *log: Any) -> tuple[int, int]:
         """Ranges of services sorted into the database (the first by the first process, inside the import's
         transaction; each later one by its own process, then appended); (import id, dossiers inserted).
-        `last_check` runs here meanwhile: if it finds problems, the transaction is rolled back."""
+        `last_check` runs here while the later ranges are appended, when a core is free: if it finds problems, the
+        transaction is rolled back."""
         for k, services in enumerate(ranges[1:], start=1):
             self._send(k, ("sort", services))
         self._send(0, ("store", str(database), ranges[0], *log))
-        failure = last_check() or None
+        failure = None
         for k in range(1, len(ranges)):
             answer = self._receive(k)
             if answer is None or answer[0] != "sorted":
                 failure = failure or self._failure(k, answer)
-        self._send(0, ("stop",) if failure else ("append",))
+        if failure is None:
+            self._send(0, ("append",))
+            failure = last_check() or None
+        self._send(0, ("stop",) if failure else ("commit",))  # the answer to "append" if a sort failed
         answer = self._receive(0)
         self.done = True
         if failure:
@@ -270,7 +275,7 @@ def import_in_parts(engine: Engine, catalog: Catalog, export: Export, policy: Po
                                                                                                  results)), rows)
 
         def duplicates() -> list[str]:
-            """Codes in two parts, looked for while the rows are sorted into the database (rolled back if any)."""
+            """Codes in two parts, looked for while the later ranges are appended (rolled back if any)."""
             found = in_line_order(export.name, _duplicates_across(export.name, results))
             return [*found, summary(export.name, len(found), rows)] if found else []
 

@@ -13,7 +13,9 @@ from pathlib import Path
 
 MIN_PART_BYTES = 4 << 20
 """Smaller exports are one part: a second process would cost more than it saves."""
-CHUNK = 8 << 20
+CHUNK = 1 << 20
+"""Read into one buffer, a chunk at a time: a new 8 MiB bytes object per read costs more in page faults than counting
+its line breaks does."""
 
 
 @dataclass(frozen=True)
@@ -31,17 +33,20 @@ def cut(path: Path, start: int, first_line: int, count: int, *, quoted: bool) ->
     size = path.stat().st_size
     count = max(1, min(count, (size - start) // MIN_PART_BYTES))
     starts = [(start, first_line)]
+    buffer = bytearray(CHUNK)
     with path.open("rb") as f:
         f.seek(start)
         pos, line, quotes = start, first_line, 0
         for k in range(1, count):
             target = start + (size - start) * k // count
             while pos < target:  # a chunk at a time: a 1 GB file is never in memory at once
-                chunk = f.read(min(CHUNK, target - pos))
-                if not chunk:  # shorter than it was a moment ago
+                n = f.readinto(memoryview(buffer)[:min(CHUNK, target - pos)])
+                if not n:  # shorter than it was a moment ago
                     return _parts(starts)
-                pos, line = pos + len(chunk), line + chunk.count(b"\n")
-                quotes += chunk.count(b'"') if quoted else 0
+                chunk = buffer if n == CHUNK else buffer[:n]
+                pos, line = pos + n, line + chunk.count(b"\n")
+                if quoted and b'"' in chunk:  # most exports have none: `in` stops at the first
+                    quotes += chunk.count(b'"')
             while True:  # to the end of this line, and on to the end of the row
                 rest = f.readline()
                 if not rest.endswith(b"\n"):

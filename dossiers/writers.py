@@ -150,13 +150,15 @@ def sort_range(out: Path, stagings: list[Path], services: Range) -> None:
         db.close()
 
 
-def store_ranges(path: str, stagings: list[Path], services: Range, later: list[Path], go_on: Callable[[], bool],
-                 name: str, rows: int, current: int, legacy: int, version: str) -> tuple[int, int] | None:
+def store_ranges(path: str, stagings: list[Path], services: Range, later: list[Path],
+                 go_on: Callable[[str], bool], name: str, rows: int, current: int, legacy: int,
+                 version: str) -> tuple[int, int] | None:
     """The import's one transaction on the database: the rows of the first range of services, sorted from every
     part's staging straight into `dossiers` (the table's order: appends, not a merge), then each later range as
-    another process sorted it (`sort_range`, files `later`), in turn, once `go_on()` says they are ready (False:
-    roll back, None returned). Logs the import; (import id, dossiers inserted). A dossier already stored under
-    another service or agency (a corrected export) is taken out first, so a code is never stored twice."""
+    another process sorted it (`sort_range`, files `later`), in turn, once `go_on("append")` says they are ready,
+    then the commit once `go_on("commit")` says so (False: roll back, None returned). Logs the import; (import id,
+    dossiers inserted). A dossier already stored under another service or agency (a corrected export) is taken
+    out first, so a code is never stored twice."""
     db = sqlite3.connect(path, isolation_level=None)
     try:
         for pragma in SQLITE_PRAGMAS:
@@ -178,7 +180,7 @@ def store_ranges(path: str, stagings: list[Path], services: Range, later: list[P
             upsert = f"ON CONFLICT ({KEY}) DO UPDATE SET {_UPDATE}"
             staged, params = _staged_rows(stagings, services)
             cur.execute(f"{into} SELECT {STORED}, {import_id} {staged} ORDER BY {KEY} {upsert}", params)
-            if not go_on():
+            if not go_on("append"):
                 cur.execute("ROLLBACK")
                 return None
             for k in range(len(later)):
@@ -186,6 +188,9 @@ def store_ranges(path: str, stagings: list[Path], services: Range, later: list[P
                 cur.execute(f"{into} SELECT *, {import_id} FROM p{k}.part WHERE true ORDER BY {KEY} {upsert}")
             inserted = _count(cur) - before if before else rows  # an empty table gains every row (no count scan)
             _record_counts(cur, "?", import_id, rows, inserted)
+            if not go_on("commit"):
+                cur.execute("ROLLBACK")
+                return None
             cur.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
