@@ -73,9 +73,11 @@ def make_engine(url: URL) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
 
 
-SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000", "cache_size=-65536")
-"""Every SQLite connection's. WAL: the report reads while an import writes. FULL: an import that said "done"
-survives a power cut."""
+BUSY_TIMEOUT = "busy_timeout=30000"
+SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", BUSY_TIMEOUT, "cache_size=-65536")
+"""Every SQLite connection's. WAL: the report reads while an import writes (the first import into an empty store
+takes a rollback journal for its transaction: writers.store_ranges). FULL: an import that said "done" survives a
+power cut."""
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -263,6 +263,7 @@ def import_in_parts(engine: Engine, catalog: Catalog, export: Export, policy: Po
     with _sigterm_as_exit(), _scratch(database.parent) as tmp, \
             _PartProcesses(export.path, cuts, catalog, policy, tmp) as processes:
         migrate(engine)  # while the parts are checked
+        engine.dispose()  # none of our connections left open: the first import may change the journal mode
         results = processes.checked()
         failures = [r.failure for r in results if r.failure]
         problems = [p for r in results for p in r.problems]

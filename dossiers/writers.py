@@ -8,12 +8,14 @@ the import commits.
 SQLite: each part of the file, checked in a process of its own, is staged in a scratch file (PartStore). The
 services are then cut into as many ranges as there are parts; one process sorts the first range from every
 staging straight into `dossiers` inside the import's transaction (`store_ranges`), while the others each sort
-a later range into a scratch file (`sort_range`), appended in turn: no merge anywhere.
+a later range into a scratch file (`sort_range`), appended in turn: no merge anywhere. The first import into an
+empty store writes its rows once, under a rollback journal, instead of to the WAL and again at the checkpoint.
 PostgreSQL: COPY into a temporary table, then one INSERT ... ON CONFLICT into `dossiers`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable
@@ -22,7 +24,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from dossiers.db import SQLITE_PRAGMAS
+from dossiers.db import BUSY_TIMEOUT, SQLITE_PRAGMAS
 
 COLUMNS = ("code", "code_format", "service_id", "agency_id", "received_at", "due_at", "returned_at", "channel",
            "online_level", "status", "rating", "complaints")
@@ -165,6 +167,7 @@ def store_ranges(path: str, stagings: list[Path], services: Range, later: list[P
             db.execute(f"PRAGMA {pragma}")
         _attach(db, stagings, "s")  # ATTACH cannot run inside a transaction: the later files too, still empty
         _attach(db, later, "p")
+        journal = _rollback_journal_if_empty(db)
         cur = db.cursor()
         # Deferred, then a write to the database first: BEGIN IMMEDIATE would also lock the attached scratch
         # files that the other processes are writing.
@@ -196,9 +199,34 @@ def store_ranges(path: str, stagings: list[Path], services: Range, later: list[P
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+        finally:
+            if journal:
+                _back_to_wal(db)
         return import_id, inserted
     finally:
         db.close()
+
+
+def _rollback_journal_if_empty(db: sqlite3.Connection) -> bool:
+    """The first import into an empty store: a rollback journal instead of the WAL for its transaction, so the rows
+    are written to the file once instead of to the WAL and then again at the checkpoint. SQLite changes the mode only
+    while no other connection is open; if one is, the import stays in WAL. Whether it changed."""
+    if db.execute("SELECT EXISTS (SELECT 1 FROM dossiers)").fetchone()[0]:
+        return False
+    db.execute("PRAGMA busy_timeout=0")  # a connection open elsewhere: no waiting, just WAL
+    try:
+        return bool(db.execute("PRAGMA main.journal_mode=DELETE").fetchone()[0] == "delete")
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        db.execute(f"PRAGMA {BUSY_TIMEOUT}")
+
+
+def _back_to_wal(db: sqlite3.Connection) -> None:
+    """WAL again, unless a reader came meanwhile (then the next connection's SQLITE_PRAGMAS set it)."""
+    db.execute("PRAGMA busy_timeout=0")
+    with contextlib.suppress(sqlite3.OperationalError):
+        db.execute("PRAGMA main.journal_mode=WAL")
 
 
 _PG_STORED = {"received_at": "extract(epoch FROM received_at)::bigint", "due_at": "extract(epoch FROM due_at)::bigint",

@@ -19,6 +19,7 @@ import pytest
 import dossiers.parallel
 import dossiers.parts
 import dossiers.reader
+import dossiers.writers
 from dossiers.db import open_database
 from dossiers.errors import DossierError
 from dossiers.importer import import_file
@@ -247,8 +248,8 @@ def test_a_scratch_folder_of_a_killed_import_is_removed_by_the_next(tmp_path: Pa
 
 def test_a_code_in_two_parts_alone_is_found_while_the_rows_are_stored_and_rolls_them_back(
         small_parts: None, tmp_path: Path) -> None:
-    """With no other problem, codes in two parts are looked for while the rows are sorted into the database: the
-    import's transaction is rolled back."""
+    """With no other problem, codes in two parts are looked for while the later ranges are appended: the import's
+    transaction is rolled back."""
     records = generate(40)
     records[35].code = records[2].code
     f, lines = _refused(tmp_path, records, parts=4)
@@ -274,6 +275,79 @@ def test_a_process_that_dies_while_sorting_or_storing_stores_nothing(dies: str, 
                                   "from this file was stored"]
     assert _table(tmp_path / "k.sqlite3") == before
     assert not list(tmp_path.glob(".dossiers-import-*"))
+
+
+def _journal_note(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A file where the storing process notes whether it took a rollback journal (it is forked: a file, not a
+    variable of this process)."""
+    note = tmp_path / "journal-note"
+    original = dossiers.writers._rollback_journal_if_empty  # noqa: SLF001
+
+    def noted(db: sqlite3.Connection) -> bool:
+        took = original(db)
+        note.write_text(str(took))
+        return took
+
+    monkeypatch.setattr(dossiers.writers, "_rollback_journal_if_empty", noted)
+    return note
+
+
+def _journal_mode(path: Path) -> str:
+    db = sqlite3.connect(path)
+    try:
+        return str(db.execute("PRAGMA journal_mode").fetchone()[0])
+    finally:
+        db.close()
+
+
+def test_only_the_first_import_into_an_empty_store_takes_a_rollback_journal_and_wal_comes_back(
+        small_parts: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first import writes its rows once (rollback journal) and leaves the store in WAL; a later import, and a
+    first one while another connection is open (SQLite would refuse the change), stay in WAL."""
+    catalog = load_catalog(write_catalog(tmp_path / "catalog.yml"))
+    note = _journal_note(monkeypatch, tmp_path)
+    path = tmp_path / "j.sqlite3"
+    with open_database(url=f"sqlite:///{path}") as db:
+        import_file(db, catalog, write_csv(tmp_path / "a.csv", generate(40)), parts=2)
+        assert note.read_text() == "True"
+        assert _journal_mode(path) == "wal" and len(_table(path)) == 40
+        assert not Path(f"{path}-journal").exists()
+        import_file(db, catalog, write_csv(tmp_path / "b.csv", generate(30, seed=5)), parts=2)
+        assert note.read_text() == "False"
+    busy = tmp_path / "busy.sqlite3"
+    with open_database(url=f"sqlite:///{busy}") as db:
+        reader = sqlite3.connect(busy)
+        try:
+            assert reader.execute("SELECT count(*) FROM dossiers").fetchone() == (0,)
+            import_file(db, catalog, write_csv(tmp_path / "c.csv", generate(40)), parts=2)
+            assert note.read_text() == "False"
+            assert reader.execute("SELECT count(*) FROM dossiers").fetchone() == (40,)
+        finally:
+            reader.close()
+    assert _journal_mode(busy) == "wal"
+
+
+def test_a_first_import_killed_inside_its_transaction_leaves_the_store_empty_and_in_wal(
+        small_parts: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed with every row written under the rollback journal (a cache of 8 pages, so most went to the file
+    already): the next connection rolls them back; opening the store makes it WAL again."""
+    catalog = load_catalog(write_catalog(tmp_path / "catalog.yml"))
+    note = _journal_note(monkeypatch, tmp_path)
+    monkeypatch.setattr(dossiers.writers, "SQLITE_PRAGMAS", (*dossiers.writers.SQLITE_PRAGMAS, "cache_size=8"))
+    monkeypatch.setattr(dossiers.writers, "_record_counts", lambda *_: os.kill(os.getpid(), signal.SIGKILL))
+    path = tmp_path / "k.sqlite3"
+    with open_database(url=f"sqlite:///{path}") as db:
+        empty = path.stat().st_size
+        with pytest.raises(DossierError) as caught:
+            import_file(db, catalog, write_csv(tmp_path / "k.csv", generate(2000)), parts=2)
+    assert "ended (exit code -9); nothing from this file was stored" in caught.value.lines[0]
+    assert note.read_text() == "True" and Path(f"{path}-journal").exists() and path.stat().st_size > empty
+    assert _table(path) == []  # the hot journal rolled back
+    with sqlite3.connect(path) as check:
+        assert check.execute("SELECT count(*) FROM dossier_imports").fetchone() == (0,)
+    with open_database(url=f"sqlite:///{path}"):
+        pass
+    assert _journal_mode(path) == "wal" and not list(tmp_path.glob(".dossiers-import-*"))
 
 
 def test_a_database_error_while_storing_is_one_line_and_stores_nothing(small_parts: None, tmp_path: Path) -> None:
