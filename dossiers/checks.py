@@ -19,7 +19,7 @@ from itertools import chain
 from typing import Any, cast
 
 from dossiers.codes import MAX_LENGTH, Classifier, normalise, problem
-from dossiers.columns import EXPECTED_VALUES, REQUIRED, VALUES, value_of
+from dossiers.columns import EXPECTED_VALUES, NUMBERS, PROCESSING, REQUIRED, value_of
 from dossiers.errors import DossierError
 from dossiers.reader import Batch, Export, Row
 from dossiers.writers import EMPTY, ROW, Writer
@@ -27,7 +27,7 @@ from dvcops.catalog import Catalog
 
 TIME_EXPECTED = "expected an ISO 8601 time with an offset, e.g. 2025-06-01T08:30:00+07:00"
 RATING = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
-CHANNELS, LEVELS, STATUSES = VALUES["channel"], VALUES["online_level"], VALUES["status"]
+CHANNELS, LEVELS, STATUSES = NUMBERS["channel"], NUMBERS["online_level"], NUMBERS["status"]
 CANONICAL = frozenset({"--T::+:", "--T::-:", "-- ::+:", "-- ::-:"})
 """text[4::3] of a 25-character time YYYY-MM-DDTHH:MM:SS+HH:MM: the separators at 4, 7, 10, 13, 16, 19 and 22."""
 _SHAPE, _OFFSET = operator.itemgetter(slice(4, None, 3)), operator.itemgetter(slice(19, None))
@@ -79,7 +79,8 @@ class Checker:
         self.per_service: Counter[str] = Counter()
 
     def batch(self, batch: Batch) -> list[Any]:
-        """The rows of a batch that are fine, flat (writers.ROW values a row), ready to store: the whole batch at
+        """The rows of a batch that are fine, flat (writers.ROW values a row, the enumerated columns as
+        columns.NUMBERS), ready to store: the whole batch at
         once when it is plainly fine (`_plain`), else row by row (`_rows`)."""
         out = self._plain(batch) if len(batch) else []
         if out is None:
@@ -111,7 +112,7 @@ class Checker:
                 or len(shapes := set(map(_SHAPE, times))) != 1 or not shapes <= CANONICAL
                 or any(map(operator.lt, due, received))
                 or any(map(operator.gt, received, map(_LATEST.get, returned, returned)))
-                or any(map(operator.eq, map(bool, returned), map("processing".__eq__, st)))
+                or any(map(operator.eq, map(bool, returned), map(PROCESSING.__eq__, st)))
                 or min(map(len, codes)) == 0 or max(map(len, codes)) > MAX_LENGTH
                 or not all(map(str.isascii, codes)) or not all(map(str.isprintable, codes))
                 or not all(map(RATING.match, filter(None, ratings)))  # type: ignore[arg-type]
@@ -156,7 +157,7 @@ class Checker:
                     or (returned and (len(returned) != 25 or returned[4::3] != shape or returned[19:] != offset
                                       or returned < received))  # type: ignore[operator]
                     or not code or len(code) > MAX_LENGTH or not code.isascii() or not code.isprintable()
-                    or (st == "processing") != (not returned)
+                    or (st == PROCESSING) != (not returned)
                     or (rating and not rating_ok(rating)) or complaints not in ("0", "", None)
                     or seen.setdefault(code, line) != line):
                 add(self.explain(line, values))
@@ -230,7 +231,8 @@ class Checker:
             return ()
         assert r is not None and d is not None
         return (code, self.classify(code), service, agency, canonical_time(received, r), canonical_time(due, d),
-                EMPTY if ret is None else canonical_time(returned, ret), ch, lv, st, EMPTY if rated is None else rated,
+                EMPTY if ret is None else canonical_time(returned, ret), NUMBERS["channel"][ch],
+                NUMBERS["online_level"][lv], NUMBERS["status"][st], EMPTY if rated is None else rated,
                 EMPTY if count is None else count)
 
 

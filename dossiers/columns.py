@@ -36,6 +36,15 @@ VALUES: dict[str, dict[str, str]] = {
                "da-tra-ket-qua": "returned", "từ chối": "rejected", "tu-choi": "rejected",
                "rút hồ sơ": "withdrawn", "rut-ho-so": "withdrawn"},
 }
+CANONICAL: dict[str, tuple[str, ...]] = {"channel": ("online", "counter", "post"),
+                                        "online_level": ("toan-trinh", "mot-phan", "none"),
+                                        "status": ("processing", "returned", "rejected", "withdrawn")}
+"""The values each enumerated column takes, in the order of their numbers: a checked row carries the number (it
+binds in a third of the time of its text), the database stores the text (writers.STORED)."""
+NUMBERS: dict[str, dict[str, int]] = {column: {raw: values.index(value) for raw, value in VALUES[column].items()}
+                                      for column, values in CANONICAL.items()}
+"""The number of each value of VALUES, by column."""
+PROCESSING = CANONICAL["status"].index("processing")
 EXPECTED_VALUES = {"channel": "online, counter or post", "online_level": "toan-trinh, mot-phan or none",
                    "status": "processing, returned, rejected or withdrawn"}
 

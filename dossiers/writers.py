@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
+from dossiers.columns import CANONICAL
 from dossiers.db import BUSY_TIMEOUT, SQLITE_PRAGMAS
 
 COLUMNS = ("code", "code_format", "service_id", "agency_id", "received_at", "due_at", "returned_at", "channel",
@@ -119,9 +120,17 @@ def _attach(db: sqlite3.Connection, files: list[Path], prefix: str) -> None:
         db.execute(f"ATTACH DATABASE ? AS {prefix}{k}", (str(f),))
 
 
-STORED = ", ".join(f"unixepoch({c})" if c in TIMES else f"NULLIF({c}, '')" if c in MAY_BE_EMPTY else c for c in COLUMNS)
+def _text(column: str) -> str:
+    """SQL for an enumerated column's text from its number (columns.CANONICAL)."""
+    whens = " ".join(f"WHEN {i} THEN '{value}'" for i, value in enumerate(CANONICAL[column]))
+    return f"CASE {column} {whens} END"
+
+
+_TEXTS = {column: _text(column) for column in CANONICAL}
+STORED = ", ".join(f"unixepoch({c})" if c in TIMES else f"NULLIF({c}, '')" if c in MAY_BE_EMPTY else _TEXTS.get(c, c)
+                   for c in COLUMNS)
 """COLUMNS of a staged row as stored: times (canonical ISO 8601 text) in epoch seconds (`unixepoch('')` is NULL),
-EMPTY as NULL."""
+EMPTY as NULL, enumerated columns as their text."""
 
 
 def _staged(stagings: list[Path]) -> str:
@@ -231,7 +240,7 @@ def _back_to_wal(db: sqlite3.Connection) -> None:
 
 _PG_STORED = {"received_at": "extract(epoch FROM received_at)::bigint", "due_at": "extract(epoch FROM due_at)::bigint",
               "returned_at": "extract(epoch FROM NULLIF(returned_at, '')::timestamptz)::bigint",
-              "rating": "NULLIF(rating, '')", "complaints": "NULLIF(complaints, '')::integer"}
+              "rating": "NULLIF(rating, '')", "complaints": "NULLIF(complaints, '')::integer", **_TEXTS}
 """The staged columns that PostgreSQL stores otherwise than as they are (see STORED)."""
 
 
@@ -244,8 +253,8 @@ class PostgresWriter:
         self._open = True
         self._cur.execute("CREATE TEMP TABLE dossier_staging (code varchar(64), code_format varchar(32), "
                           "service_id varchar(63), agency_id varchar(63), received_at timestamptz, "
-                          "due_at timestamptz, returned_at text, channel varchar(8), online_level varchar(12), "
-                          "status varchar(12), rating varchar(32), complaints text) ON COMMIT DROP")
+                          "due_at timestamptz, returned_at text, channel smallint, online_level smallint, "
+                          "status smallint, rating varchar(32), complaints text) ON COMMIT DROP")
 
     def add(self, values: list[Any]) -> None:
         if not values:
