@@ -70,8 +70,9 @@ def test_a_plain_batch_is_taken_whole_with_the_values_a_row_by_row_check_gives(c
     whole = checker.batch(Batch.of_rows(rows))
     assert whole == by_rows and not checker.problems
     assert whole[12 * 6:12 * 7] == ["H56.001.01-250603-DV0007", "tt04-2025", "dkkd", "so-khdt",
-                                    "2025-06-03T08:00:00+07:00", "2025-06-10T08:00:00+07:00", "", NUMBERS["channel"]["counter"],
-                                    NUMBERS["online_level"]["none"], NUMBERS["status"]["processing"], "", 0]
+                                    "2025-06-03T08:00:00+07:00", "2025-06-10T08:00:00+07:00", "",
+                                    NUMBERS["channel"]["counter"], NUMBERS["online_level"]["none"],
+                                    NUMBERS["status"]["processing"], "", 0]
     assert checker.formats == {"tt04-2025": 30}
 
 
