@@ -229,7 +229,7 @@ class Checker:
                 self.bad(line, "complaints", complaints, "expected a whole number of complaints, 0 or more")
         if len(self.problems) != before:
             return ()
-        assert r is not None and d is not None
+        assert r is not None and d is not None and ch is not None and lv is not None and st is not None
         return (code, self.classify(code), service, agency, canonical_time(received, r), canonical_time(due, d),
                 EMPTY if ret is None else canonical_time(returned, ret), NUMBERS["channel"][ch],
                 NUMBERS["online_level"][lv], NUMBERS["status"][st], EMPTY if rated is None else rated,
