@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import operator
 import re
+from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,6 +63,41 @@ def once_per_file(first: int) -> str:
     return f"expected each dossier once per file (also on line {first})"
 
 
+class Seen:
+    """The dossier codes met so far and the line of each. The codes are a set: a look-up is one memory access where a
+    dict's takes two, and a part looks up half a million codes twice. The lines are kept beside them in the same
+    order (`codes`, `lines`), indexed by code only to name the earlier line of a duplicate."""
+
+    def __init__(self) -> None:
+        self._set: set[str] = set()
+        self.codes: list[str] = []
+        self.lines: array[int] = array("q")
+        self._first: dict[str, int] = {}
+        """The line of each of the first `_indexed` codes, built when a duplicate asks."""
+        self._indexed = 0
+
+    def add_new(self, codes: Sequence[str], lines: Sequence[int]) -> bool:
+        """Keep a batch's codes if none is in it twice or met before (True); else keep none (False)."""
+        if len(set(codes)) != len(codes) or not self._set.isdisjoint(codes):
+            return False
+        self._set.update(codes)
+        self.codes += codes
+        self.lines.extend(lines)
+        return True
+
+    def first_line(self, code: str, line: int) -> int:
+        """The line `code` was first met on: `line` if it is new (it is kept)."""
+        if code not in self._set:
+            self._set.add(code)
+            self.codes.append(code)
+            self.lines.append(line)
+            return line
+        for i in range(self._indexed, len(self.codes)):
+            self._first.setdefault(self.codes[i], self.lines[i])
+        self._indexed = len(self.codes)
+        return self._first[code]
+
+
 @dataclass
 class Checker:
     """Checks rows a batch at a time (`batch`), collecting every problem (`explain`)."""
@@ -73,7 +109,7 @@ class Checker:
 
     def __post_init__(self) -> None:
         self.services = {s.id: s.agency for s in self.catalog.services}
-        self.seen: dict[str, int] = {}
+        self.seen = Seen()
         self.formats: Counter[str] = Counter()
         """Rows per code format id, LEGACY for codes in no format of the policy."""
         self.per_service: Counter[str] = Counter()
@@ -118,10 +154,8 @@ class Checker:
                 or not all(map(RATING.match, filter(None, ratings)))  # type: ignore[arg-type]
                 or not all(map(str.isdigit, counts := list(filter(None, complaints))))  # type: ignore[arg-type]
                 or not all(map(str.isascii, counts)) or max(map(len, counts), default=0) > 8
-                or len(fresh := dict(zip(codes, lines, strict=True))) != len(codes)
-                or not self.seen.keys().isdisjoint(fresh)):
+                or not self.seen.add_new(codes, lines)):  # last: it keeps the codes when the batch is taken
             return None
-        self.seen.update(fresh)
         if None in complaints or "" in complaints:
             feedback = [int(c) if c else EMPTY if r is None and c is None else 0
                         for r, c in zip(ratings, complaints, strict=True)]
@@ -159,7 +193,7 @@ class Checker:
                     or not code or len(code) > MAX_LENGTH or not code.isascii() or not code.isprintable()
                     or (st == PROCESSING) != (not returned)
                     or (rating and not rating_ok(rating)) or complaints not in ("0", "", None)
-                    or seen.setdefault(code, line) != line):
+                    or seen.first_line(code, line) != line):
                 add(self.explain(line, values))
                 continue
             add((code, classify(code), service, agency, received, due, returned, ch, lv, st,
@@ -189,7 +223,7 @@ class Checker:
         why = problem(code)
         if why is not None:
             self.bad(line, "dossier_code", raw_code, why)
-        first = self.seen.setdefault(code, line)
+        first = self.seen.first_line(code, line)
         if first != line:
             self.bad(line, "dossier_code", raw_code, once_per_file(first))
         agency = self.services.get(service)

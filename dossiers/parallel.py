@@ -91,7 +91,7 @@ def _check_part(path: Path, part: Part, several: bool, catalog: Catalog, policy:
     else:
         result.formats, result.per_service = check.formats, check.per_service
         if several:
-            codes, result.lines = list(check.seen), array("q", check.seen.values())
+            codes, result.lines = check.seen.codes, check.seen.lines
             result.code_text = "\n".join(codes)
             if result.code_text.count("\n") != len(codes) - 1:
                 result.code_text, result.code_list = "", codes

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dossiers.checks import Checker
+from dossiers.checks import Checker, Seen
 from dossiers.codes import Classifier
 from dossiers.columns import NUMBERS
 from dossiers.policy import policy_for
@@ -65,7 +65,7 @@ def test_a_plain_batch_is_taken_whole_with_the_values_a_row_by_row_check_gives(c
     rows[5][1][8] = "hai-long"  # a rating
     rows[6][1][4:8] = ["", "counter", "none", "processing"]  # still open
     by_rows = checker._rows(rows)  # noqa: SLF001
-    checker.seen.clear()
+    checker.seen = Seen()
     monkeypatch.setattr(Checker, "_rows", lambda *_: pytest.fail("a plain batch went row by row"))
     whole = checker.batch(Batch.of_rows(rows))
     assert whole == by_rows and not checker.problems
