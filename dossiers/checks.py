@@ -116,8 +116,8 @@ class Checker:
 
     def batch(self, batch: Batch) -> list[Any]:
         """The rows of a batch that are fine, flat (writers.ROW values a row, the enumerated columns as
-        columns.NUMBERS), ready to store: the whole batch at
-        once when it is plainly fine (`_plain`), else row by row (`_rows`)."""
+        columns.NUMBERS), ready to store: the whole batch at once when it is plainly fine (`_plain`), else row by
+        row (`_rows`)."""
         out = self._plain(batch) if len(batch) else []
         if out is None:
             out = self._rows(batch.rows())
