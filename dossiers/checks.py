@@ -34,7 +34,7 @@ CANONICAL = frozenset({"--T::+:", "--T::-:", "-- ::+:", "-- ::-:"})
 _SHAPE, _OFFSET = operator.itemgetter(slice(4, None, 3)), operator.itemgetter(slice(19, None))
 _LATEST = {"": "~"}
 """An empty returned_at as a text after every time, so that `received > returned` holds for no open dossier."""
-_EMPTY_IF_NONE: dict[str | None, str] = {None: ""}
+_EMPTY_IF_NONE: dict[str | None, str] = {None: EMPTY}
 """A rating that the file has no column for is as absent as an empty one (writers.EMPTY)."""
 
 

@@ -45,8 +45,7 @@ NUMBERS: dict[str, dict[str, int]] = {column: {raw: values.index(value) for raw,
                                       for column, values in CANONICAL.items()}
 """The number of each value of VALUES, by column."""
 PROCESSING = CANONICAL["status"].index("processing")
-EXPECTED_VALUES = {"channel": "online, counter or post", "online_level": "toan-trinh, mot-phan or none",
-                   "status": "processing, returned, rejected or withdrawn"}
+EXPECTED_VALUES = {column: f"{', '.join(values[:-1])} or {values[-1]}" for column, values in CANONICAL.items()}
 
 
 def _key(name: str) -> str:
