@@ -66,13 +66,19 @@ def write_export(path: Path, services: list[str], n: int = N_ROWS) -> None:
                           1 if done and i % 97 == 0 else 0])
 
 
-def _time(cmd: list[str], **kw: object) -> float:
+def _run(cmd: list[str]) -> tuple[float, str]:
+    """The seconds `cmd` took, and what it printed."""
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT, **kw)  # type: ignore[call-overload]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
     took = time.perf_counter() - t0
     if done.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed ({done.returncode}): {done.stderr[-2000:]}")
-    return took
+    return took, done.stdout
+
+
+def _import(export: Path, catalog_path: Path, state: Path, *options: str) -> list[str]:
+    return [sys.executable, "-m", "dvcops", "dossiers", "import", str(export), "--catalog", str(catalog_path),
+            "--state", str(state), *options]
 
 
 def run() -> list[dict[str, object]]:
@@ -89,10 +95,8 @@ def run() -> list[dict[str, object]]:
         ours, theirs, ratios = [], [], []
         for r in range(ROUNDS):
             bare = folder / f"bare-{r}.sqlite3"
-            theirs.append(_time([sqlite3, str(bare), ".mode csv", f".import {export} dossiers"]))
-            state = folder / f"state-{r}"
-            ours.append(_time([sys.executable, "-m", "dvcops", "dossiers", "import", str(export), "--catalog",
-                               str(catalog_path), "--state", str(state)]))
+            theirs.append(_run([sqlite3, str(bare), ".mode csv", f".import {export} dossiers"])[0])
+            ours.append(_run(_import(export, catalog_path, folder / f"state-{r}"))[0])
             ratios.append(ours[-1] / theirs[-1])
         load = os.getloadavg()[0]
         peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child: an import
@@ -107,12 +111,8 @@ def run() -> list[dict[str, object]]:
                 times.append(time.perf_counter() - t0)
         p = figures.province
         assert p.counts["received"] == N_ROWS, p.counts
-        t0 = time.perf_counter()
-        again = subprocess.run([sys.executable, "-m", "dvcops", "dossiers", "import", str(export), "--catalog",
-                                str(catalog_path), "--state", str(folder / "state-0"), "--json"],
-                               capture_output=True, text=True, timeout=600, cwd=ROOT, check=True)
-        reimport = time.perf_counter() - t0
-        assert json.loads(again.stdout)["updated"] == N_ROWS, again.stdout
+        reimport, printed = _run(_import(export, catalog_path, folder / "state-0", "--json"))
+        assert json.loads(printed)["updated"] == N_ROWS, printed
     return [
         {"benchmark": "dossiers", "figure": f"(a) sqlite3 CLI `.import` of the export into a bare table "
                                             f"({N_ROWS:,} rows, {size_mb:.0f} MB CSV; generated in {generated:.0f} s; "
